@@ -1,0 +1,148 @@
+"""Robot descriptions: joint names, limits, home pose and control period, read from YAML.
+
+A description is hardware-neutral data. The simulated arm and (later) the ROS 2 arm both
+read it, so nothing about a robot's kinematic limits is hard-coded in Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DESCRIPTIONS_DIR = Path(__file__).parent / "descriptions"
+
+
+class JointSpec(BaseModel):
+    """One revolute arm joint. Angles in rad, velocity in rad/s, effort in N·m."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    lower: float
+    upper: float
+    max_velocity: float = Field(gt=0)
+    max_effort: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> JointSpec:
+        if not self.lower < self.upper:
+            raise ValueError(f"joint {self.name}: lower limit {self.lower} must be below upper {self.upper}")
+        return self
+
+
+class GripperSpec(BaseModel):
+    """A parallel gripper; widths in metres between the finger pads."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    joints: list[str] = Field(min_length=1)
+    max_width: float = Field(gt=0)
+    max_effort: float = Field(gt=0)
+    max_speed: float = Field(gt=0)
+
+
+class Workspace(BaseModel):
+    """Axis-aligned box (world frame, metres) that end-effector targets are clipped to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lower: tuple[float, float, float]
+    upper: tuple[float, float, float]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Workspace:
+        if not all(lo < hi for lo, hi in zip(self.lower, self.upper, strict=True)):
+            raise ValueError(f"workspace lower {self.lower} must be below upper {self.upper} on every axis")
+        return self
+
+
+class IKSpec(BaseModel):
+    """Differential inverse kinematics settings (see robots/kinematics.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    damping: float = Field(0.01, gt=0)
+    nullspace_gain: float = Field(0.1, ge=0, le=1)
+
+
+class RobotDescription(BaseModel):
+    """Everything the software needs to know about an arm, independent of simulator or driver."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    urdf: str | None = None
+    control_period: float = Field(gt=0, description="seconds per control step")
+    arm_joints: list[JointSpec] = Field(min_length=1)
+    gripper: GripperSpec
+    ee_link: str
+    home: list[float]
+    workspace: Workspace
+    max_ee_step: float = Field(gt=0, description="largest end-effector move per control step, metres")
+    ik: IKSpec = IKSpec()
+
+    @field_validator("home")
+    @classmethod
+    def _finite_home(cls, v: list[float]) -> list[float]:
+        if not np.all(np.isfinite(v)):
+            raise ValueError("home pose must be finite")
+        return v
+
+    @model_validator(mode="after")
+    def _home_inside_limits(self) -> RobotDescription:
+        if len(self.home) != len(self.arm_joints):
+            raise ValueError(f"home has {len(self.home)} values but the arm has {len(self.arm_joints)} joints")
+        for q, j in zip(self.home, self.arm_joints, strict=True):
+            if not j.lower <= q <= j.upper:
+                raise ValueError(f"home value {q} of {j.name} is outside [{j.lower}, {j.upper}]")
+        return self
+
+    @property
+    def joint_names(self) -> list[str]:
+        return [j.name for j in self.arm_joints]
+
+    @property
+    def n_joints(self) -> int:
+        return len(self.arm_joints)
+
+    @property
+    def lower_limits(self) -> np.ndarray:
+        """(n_joints,) lower position limits in rad."""
+        return np.array([j.lower for j in self.arm_joints])
+
+    @property
+    def upper_limits(self) -> np.ndarray:
+        """(n_joints,) upper position limits in rad."""
+        return np.array([j.upper for j in self.arm_joints])
+
+    @property
+    def max_velocities(self) -> np.ndarray:
+        """(n_joints,) velocity limits in rad/s."""
+        return np.array([j.max_velocity for j in self.arm_joints])
+
+    @property
+    def max_efforts(self) -> np.ndarray:
+        """(n_joints,) effort limits in N·m."""
+        return np.array([j.max_effort for j in self.arm_joints])
+
+
+def available_descriptions() -> list[str]:
+    """Names of the descriptions shipped with the package."""
+    return sorted(p.stem for p in DESCRIPTIONS_DIR.glob("*.yaml"))
+
+
+def load_description(name_or_path: str | Path) -> RobotDescription:
+    """Load a shipped description by name (``"panda"``) or any YAML file by path."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = DESCRIPTIONS_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no robot description {str(name_or_path)!r}; shipped ones: {', '.join(available_descriptions())}"
+        )
+    with path.open() as f:
+        data = yaml.safe_load(f)
+    return RobotDescription.model_validate(data)
