@@ -80,24 +80,27 @@ class RobotDescription(BaseModel):
     gripper: GripperSpec
     ee_link: str
     home: list[float]
+    ready: list[float]
     workspace: Workspace
     max_ee_step: float = Field(gt=0, description="largest end-effector move per control step, metres")
     ik: IKSpec = IKSpec()
 
-    @field_validator("home")
+    @field_validator("home", "ready")
     @classmethod
     def _finite_home(cls, v: list[float]) -> list[float]:
         if not np.all(np.isfinite(v)):
-            raise ValueError("home pose must be finite")
+            raise ValueError("poses must be finite")
         return v
 
     @model_validator(mode="after")
-    def _home_inside_limits(self) -> RobotDescription:
-        if len(self.home) != len(self.arm_joints):
-            raise ValueError(f"home has {len(self.home)} values but the arm has {len(self.arm_joints)} joints")
-        for q, j in zip(self.home, self.arm_joints, strict=True):
-            if not j.lower <= q <= j.upper:
-                raise ValueError(f"home value {q} of {j.name} is outside [{j.lower}, {j.upper}]")
+    def _poses_inside_limits(self) -> RobotDescription:
+        for pose_name in ("home", "ready"):
+            pose = getattr(self, pose_name)
+            if len(pose) != len(self.arm_joints):
+                raise ValueError(f"{pose_name} has {len(pose)} values but the arm has {len(self.arm_joints)} joints")
+            for q, j in zip(pose, self.arm_joints, strict=True):
+                if not j.lower <= q <= j.upper:
+                    raise ValueError(f"{pose_name} value {q} of {j.name} is outside [{j.lower}, {j.upper}]")
         return self
 
     @property

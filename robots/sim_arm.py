@@ -47,6 +47,7 @@ class SimulatedArm(Robot):
         self._lower = d.lower_limits
         self._upper = d.upper_limits
         self._home = np.asarray(d.home, dtype=np.float64)
+        self._ready = np.asarray(d.ready, dtype=np.float64)
         self._max_ee_step = d.max_ee_step
         self._max_width = d.gripper.max_width
         self._ik_damping = d.ik.damping
@@ -122,7 +123,7 @@ class SimulatedArm(Robot):
             delta = target - pos
             error = np.concatenate([delta, orientation_error(TOP_DOWN, quat)])
             jac = self.physics.jacobian(self.name, self._ee, self._all, q_all)[:, : self._n]
-            targets = q + dls_step(jac, error, q, self._home, self._ik_damping, self._ik_nullspace_gain)
+            targets = q + dls_step(jac, error, q, self._ready, self._ik_damping, self._ik_nullspace_gain)
         elif action.joint_positions is not None:
             targets = action.joint_positions
         else:
@@ -146,7 +147,11 @@ class SimulatedArm(Robot):
 
     # -- simulation only -------------------------------------------------------------
     def reset(self, joint_positions: Sequence[float] | None = None, gripper_width: float | None = None) -> None:
-        """Teleport to a pose (home by default) with zero velocity and hold it there."""
+        """Teleport to a pose (home by default) with zero velocity and hold it there.
+
+        Simulation only: a real arm cannot teleport. ``description.ready`` is the usual
+        start of a skill episode.
+        """
         self._require_connected()
         q = self._home if joint_positions is None else np.asarray(joint_positions, dtype=np.float64)
         width = self.description.gripper.max_width if gripper_width is None else float(gripper_width)

@@ -121,12 +121,12 @@ class CameraConfig:
     """Near clipping plane, m."""
     far: float = 3.0
     """Far clipping plane, m."""
-    eye: tuple[float, float, float] = (1.15, 0.0, 0.75)
-    """Camera position in the world frame, m."""
-    target: tuple[float, float, float] = (0.45, 0.0, 0.0)
+    eye: tuple[float, float, float] = (0.5, 0.0, 1.0)
+    """Camera position in the world frame, m (default: 1 m straight above the table centre)."""
+    target: tuple[float, float, float] = (0.5, 0.0, 0.0)
     """Point the camera looks at, world frame, m."""
-    up: tuple[float, float, float] = (0.0, 0.0, 1.0)
-    """Up direction of the image, world frame."""
+    up: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    """Up direction of the image, world frame (default: image top = far, image left = robot's left)."""
 
     def __post_init__(self) -> None:
         _require(self.width > 0 and self.height > 0, f"camera size must be positive, got {self.width}x{self.height}")

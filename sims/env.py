@@ -18,14 +18,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from robots.description import RobotDescription, load_description
+from robots.description import RobotDescription
 from robots.robot import RobotAction
-from robots.sim_arm import SimulatedArm
-from sims.camera import Camera
-from sims.client import PyBulletClient, resolve_data_path
 from sims.config import CameraConfig, SceneConfig, SimConfig, from_mapping
-from sims.scene import TabletopScene
 from sims.tasks import get_task
+from sims.world import TabletopWorld
 
 
 class RobotTaskEnv(gym.Env):
@@ -61,26 +58,12 @@ class RobotTaskEnv(gym.Env):
         sim_config = from_mapping(SimConfig, sim)
         if render_mode == "human":
             sim_config.gui = True
-        self.description = robot if isinstance(robot, RobotDescription) else load_description(robot)
-        if abs(sim_config.control_period - self.description.control_period) > 1e-9:
-            raise ValueError(
-                f"sim.timestep * sim.substeps = {sim_config.control_period:.4f} s must equal the robot's "
-                f"control period {self.description.control_period} s"
-            )
         scene_config = from_mapping(SceneConfig, scene)
-        self.client = PyBulletClient(sim_config)
         objects = task_cls.scene_objects(self.task_config, [c.name for c in scene_config.cubes])
-        self.scene = TabletopScene(self.client, scene_config, objects)
-        if self.description.urdf is None:
-            raise ValueError(f"robot {self.description.name!r} has no URDF, so it cannot be simulated")
-        self.robot = SimulatedArm(self.client, self.description, resolve_data_path(self.description.urdf))
-        self.robot.connect()
-        self.client.set_friction(self.robot.name, -1, 1.0)
-        for joint in self.robot.physics.joint_indices(self.robot.name, self.description.gripper.joints):
-            self.client.set_friction(self.robot.name, joint, 1.0)
+        self.world = TabletopWorld(sim_config, scene_config, camera, robot, objects)
+        self.client, self.scene, self.robot = self.world.client, self.world.scene, self.world.robot
+        self.description = self.world.description
         self.task = task_cls(self.scene, self.task_config)
-        self.camera = Camera(self.client, from_mapping(CameraConfig, camera))
-        self._initial_state = self.client.save_state()
 
         self._uses_gripper = task_cls.uses_gripper
         self._closed_width = 0.0
@@ -100,11 +83,9 @@ class RobotTaskEnv(gym.Env):
     # -- gymnasium API -----------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         super().reset(seed=seed)
-        # Restoring the snapshot clears contact caches, so a reset with the same seed
-        # reproduces the same episode bit for bit.
-        self.client.restore_state(self._initial_state)
-        self.robot.reset(gripper_width=self._max_width if self._uses_gripper else self._closed_width)
-        self.scene.reset(self.np_random)
+        # The world restores a snapshot (contact caches included), so a reset with the same
+        # seed reproduces the same episode bit for bit.
+        self.world.reset(self.np_random, self._max_width if self._uses_gripper else self._closed_width, pose="ready")
         self.task.reset(self.np_random)
         obs = self._observation()
         return obs, {"is_success": bool(self.task.is_success(obs["achieved_goal"], obs["desired_goal"]))}
@@ -130,11 +111,11 @@ class RobotTaskEnv(gym.Env):
     def render(self) -> np.ndarray | None:
         """RGB image (H, W, 3) from the configured camera in "rgb_array" mode."""
         if self.render_mode == "rgb_array":
-            return self.camera.render(segmentation=False).rgb
+            return self.world.camera.render(segmentation=False).rgb
         return None
 
     def close(self) -> None:
-        self.client.close()
+        self.world.close()
 
     # -- internals ---------------------------------------------------------------------
     def _check_action(self, action: Any) -> np.ndarray:

@@ -1,0 +1,88 @@
+"""Scripted end-effector motions on any :class:`robots.Robot`: move, grasp, carry, release.
+
+These drive the arm through the same ``send_action`` verbs a learned policy uses, so they
+work on the simulated and (later) the real arm. The demo uses them, and tests use them to
+check that grasping and carrying are physically sound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from robots.robot import Robot, RobotAction
+
+StepCallback = Callable[[str], None]
+"""Called after every control step with a short label of the current motion."""
+
+
+@dataclass(frozen=True)
+class MotionConfig:
+    """Tolerances and timing of scripted motions."""
+
+    tolerance: float = 0.004
+    """A move is done when the end effector is this close to its target, m."""
+    max_steps: int = 75
+    """Give up a single move after this many control steps (3 s at 25 Hz)."""
+    grasp_steps: int = 10
+    """Control steps spent closing or opening the gripper."""
+    approach_height: float = 0.12
+    """Height above an object's centre at which the gripper approaches it, m."""
+
+
+def move_to(
+    robot: Robot,
+    target: Sequence[float],
+    gripper_width: float | None = None,
+    config: MotionConfig = MotionConfig(),
+    label: str = "move",
+    on_step: StepCallback | None = None,
+) -> bool:
+    """Step the end effector toward ``target`` (world frame, m); True if it got there."""
+    goal = np.asarray(target, dtype=np.float64)
+    for _ in range(config.max_steps):
+        error = goal - robot.get_observation().ee_position
+        if np.linalg.norm(error) < config.tolerance:
+            return True
+        robot.send_action(RobotAction(ee_delta=error, gripper_width=gripper_width))
+        if on_step:
+            on_step(label)
+    return bool(np.linalg.norm(goal - robot.get_observation().ee_position) < config.tolerance)
+
+
+def hold_gripper(
+    robot: Robot, width: float, steps: int, label: str = "gripper", on_step: StepCallback | None = None
+) -> None:
+    """Keep the arm still and drive the gripper to ``width`` (m) for ``steps`` control steps."""
+    for _ in range(steps):
+        robot.send_action(RobotAction(ee_delta=np.zeros(3), gripper_width=width))
+        if on_step:
+            on_step(label)
+
+
+def pick_and_place(
+    robot: Robot,
+    pick: Sequence[float],
+    place: Sequence[float],
+    open_width: float,
+    config: MotionConfig = MotionConfig(),
+    on_step: StepCallback | None = None,
+) -> bool:
+    """Top-down grasp of the object centred at ``pick``; release it with its centre at ``place``.
+
+    Returns True if every move reached its target (not whether the object followed; check
+    the object's position for that).
+    """
+    pick, place = np.asarray(pick, dtype=np.float64), np.asarray(place, dtype=np.float64)
+    above = np.array([0.0, 0.0, config.approach_height])
+    ok = move_to(robot, pick + above, open_width, config, "approach", on_step)
+    ok &= move_to(robot, pick, open_width, config, "descend", on_step)
+    hold_gripper(robot, 0.0, config.grasp_steps, "grasp", on_step)
+    ok &= move_to(robot, pick + above, 0.0, config, "lift", on_step)
+    ok &= move_to(robot, place + above, 0.0, config, "carry", on_step)
+    ok &= move_to(robot, place, 0.0, config, "lower", on_step)
+    hold_gripper(robot, open_width, config.grasp_steps, "release", on_step)
+    ok &= move_to(robot, place + above, open_width, config, "retreat", on_step)
+    return ok
