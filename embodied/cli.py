@@ -18,7 +18,7 @@ from rich.table import Table
 from embodied.config import ConfigError, load_config
 
 EXIT_BAD_INPUT = 2
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _print_config(name: str, overrides: Sequence[str]) -> int:

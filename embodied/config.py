@@ -21,7 +21,9 @@ class ConfigError(ValueError):
 def load_config(name: str, overrides: Sequence[str] = ()) -> DictConfig:
     """Compose ``configs/<name>.yaml`` with Hydra overrides such as ``seed=3`` or ``sim.gui=true``."""
     if not CONFIG_DIR.is_dir():
-        raise ConfigError(f"config folder {CONFIG_DIR} not found; install from a source checkout with `pip install -e .`")
+        raise ConfigError(
+            f"config folder {CONFIG_DIR} not found; install from a source checkout with `pip install -e .`"
+        )
     for o in overrides:
         if "=" not in o:
             raise ConfigError(f"override {o!r} is not of the form key=value")

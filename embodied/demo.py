@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -55,12 +55,13 @@ def run_demo(cfg: DictConfig, progress: Callable[[int, str], None] | None = None
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     try:
+        video_config = from_mapping(CameraConfig, section(cfg, "video_camera"))
         world = TabletopWorld(section(cfg, "sim"), scene_cfg, section(cfg, "camera"), cfg.robot.description)
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(str(exc)) from exc
     try:
         world.reset(np.random.default_rng(seed))
-        video_cam = Camera(world.client, from_mapping(CameraConfig, section(cfg, "video_camera")))
+        video_cam = Camera(world.client, video_config)
         frames: list[np.ndarray] = []
         steps = 0
         title = f"seed {seed}: stack {cfg.pick} on {cfg.place_on}"
@@ -116,4 +117,3 @@ def run_demo(cfg: DictConfig, progress: Callable[[int, str], None] | None = None
         return DemoResult(run_dir=run_dir, summary=summary)
     finally:
         world.close()
-

@@ -82,7 +82,11 @@ def validate_action(action: RobotAction, n_joints: int) -> RobotAction:
         raise ValueError("a RobotAction takes joint_positions or ee_delta, not both")
     if action.joint_positions is None and action.ee_delta is None and action.gripper_width is None:
         raise ValueError("empty RobotAction: give joint_positions, ee_delta or gripper_width")
-    joints = None if action.joint_positions is None else _check_finite_vector("joint_positions", action.joint_positions, n_joints)
+    joints = (
+        None
+        if action.joint_positions is None
+        else _check_finite_vector("joint_positions", action.joint_positions, n_joints)
+    )
     delta = None if action.ee_delta is None else _check_finite_vector("ee_delta", action.ee_delta, 3)
     width = action.gripper_width
     if width is not None:

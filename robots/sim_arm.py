@@ -119,7 +119,9 @@ class SimulatedArm(Robot):
         if action.ee_delta is not None:
             step = self._max_ee_step
             # np.minimum/maximum: np.clip costs ~3 us a call, which adds up on this hot path.
-            target = np.minimum(np.maximum(pos + np.minimum(np.maximum(action.ee_delta, -step), step), self._ws_lower), self._ws_upper)
+            target = np.minimum(
+                np.maximum(pos + np.minimum(np.maximum(action.ee_delta, -step), step), self._ws_lower), self._ws_upper
+            )
             delta = target - pos
             error = np.concatenate([delta, orientation_error(TOP_DOWN, quat)])
             jac = self.physics.jacobian(self.name, self._ee, self._all, q_all)[:, : self._n]
@@ -132,7 +134,9 @@ class SimulatedArm(Robot):
         if action.gripper_width is not None:
             self._width_target = min(max(action.gripper_width, 0.0), self._max_width)
         finger = self._width_target / len(self._fingers)
-        self.physics.set_joint_targets(self.name, self._all, targets.tolist() + [finger] * len(self._fingers), self._forces)
+        self.physics.set_joint_targets(
+            self.name, self._all, targets.tolist() + [finger] * len(self._fingers), self._forces
+        )
         self.physics.advance(self.description.control_period)
         return RobotAction(
             joint_positions=targets,

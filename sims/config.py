@@ -10,6 +10,9 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
@@ -138,7 +141,14 @@ T = TypeVar("T")
 
 
 def from_mapping(cls: type[T], values: Any) -> T:
-    """Build config ``cls`` from a dict (or a config object already), rejecting unknown keys."""
+    """Build config ``cls`` from a dict (or return a config object as is).
+
+    Values are type-checked against the schema (OmegaConf structured configs), so
+    ``timestep="oops"`` or an unknown key fails with a message naming the field.
+
+    Raises:
+        ValueError: unknown field, wrong type, or a value the schema rejects.
+    """
     if isinstance(values, cls):
         return values
     if values is None:
@@ -148,4 +158,7 @@ def from_mapping(cls: type[T], values: Any) -> T:
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(known)}")
-    return cls(**values)
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), values))  # type: ignore[return-value]
+    except OmegaConfBaseException as exc:
+        raise ValueError(f"bad {cls.__name__} value: {str(exc).splitlines()[0]}") from None
