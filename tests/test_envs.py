@@ -115,7 +115,7 @@ def test_dense_reward_is_minus_distance():
 def test_episode_is_truncated_after_50_steps():
     env = gym.make("embodied/Reach-v0")
     env.reset(seed=0)
-    for i in range(50):
+    for i in range(50):  # noqa: B007  (i is checked after the loop)
         _, _, terminated, truncated, _ = env.step(np.zeros(3, dtype=np.float32))
         assert not terminated
     assert truncated and i == 49
