@@ -10,6 +10,9 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >/dev/null 2>&1; then
   echo "GPU found: installing the CUDA build of torch from PyPI"
 else
   echo "no GPU: installing the CPU build of torch"
-  pip install "torch==2.13.0+cpu" --extra-index-url https://download.pytorch.org/whl/cpu
+  # A local wheel or mirror that carries the +cpu build first (offline-friendly); else
+  # PyTorch's own CPU index.
+  pip install "torch==2.13.0+cpu" ||
+    pip install "torch==2.13.0+cpu" --extra-index-url https://download.pytorch.org/whl/cpu
 fi
 pip install -e ".[dev]"

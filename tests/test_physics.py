@@ -27,7 +27,7 @@ def test_held_cube_does_not_slip_during_a_two_second_carry(world):
     start = offset()
     assert np.linalg.norm(start) < 0.01  # held between the fingertips
     worst = 0.0
-    for k in range(50):  # 2 s at 25 Hz, swinging sideways and up/down at up to ~0.6 m/s
+    for k in range(50):  # 2 s at 25 Hz, swinging sideways and up/down at up to ~0.5 m/s
         swing = np.array([0.0, 0.025 * np.cos(2 * np.pi * k / 25), 0.015 * np.sin(2 * np.pi * k / 12.5)])
         robot.send_action(RobotAction(ee_delta=swing, gripper_width=0.0))
         worst = max(worst, float(np.linalg.norm(offset() - start)))
