@@ -62,6 +62,26 @@ def hold_gripper(
             on_step(label)
 
 
+def grasp(
+    robot: Robot,
+    position: Sequence[float],
+    open_width: float,
+    config: MotionConfig = MotionConfig(),
+    on_step: StepCallback | None = None,
+) -> bool:
+    """Top-down grasp of the object centred at ``position``, then lift it by ``approach_height``.
+
+    Returns True if every move reached its target.
+    """
+    position = np.asarray(position, dtype=np.float64)
+    above = np.array([0.0, 0.0, config.approach_height])
+    ok = move_to(robot, position + above, open_width, config, "approach", on_step)
+    ok &= move_to(robot, position, open_width, config, "descend", on_step)
+    hold_gripper(robot, 0.0, config.grasp_steps, "grasp", on_step)
+    ok &= move_to(robot, position + above, 0.0, config, "lift", on_step)
+    return ok
+
+
 def pick_and_place(
     robot: Robot,
     pick: Sequence[float],
@@ -70,17 +90,14 @@ def pick_and_place(
     config: MotionConfig = MotionConfig(),
     on_step: StepCallback | None = None,
 ) -> bool:
-    """Top-down grasp of the object centred at ``pick``; release it with its centre at ``place``.
+    """Grasp the object centred at ``pick``; release it with its centre at ``place``.
 
     Returns True if every move reached its target (not whether the object followed; check
     the object's position for that).
     """
-    pick, place = np.asarray(pick, dtype=np.float64), np.asarray(place, dtype=np.float64)
+    place = np.asarray(place, dtype=np.float64)
     above = np.array([0.0, 0.0, config.approach_height])
-    ok = move_to(robot, pick + above, open_width, config, "approach", on_step)
-    ok &= move_to(robot, pick, open_width, config, "descend", on_step)
-    hold_gripper(robot, 0.0, config.grasp_steps, "grasp", on_step)
-    ok &= move_to(robot, pick + above, 0.0, config, "lift", on_step)
+    ok = grasp(robot, pick, open_width, config, on_step)
     ok &= move_to(robot, place + above, 0.0, config, "carry", on_step)
     ok &= move_to(robot, place, 0.0, config, "lower", on_step)
     hold_gripper(robot, open_width, config.grasp_steps, "release", on_step)

@@ -215,10 +215,6 @@ class PyBulletClient:
         pb.resetBaseVelocity(body, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), physicsClientId=self._id)
         self._revision += 1
 
-    def contact_count(self, body_a: str, body_b: str) -> int:
-        """Number of contact points between two bodies after the last step."""
-        return len(pb.getContactPoints(self._bodies[body_a], self._bodies[body_b], physicsClientId=self._id))
-
     # -- joints (the ArmPhysics protocol) --------------------------------------------
     def joint_indices(self, body: str, joint_names: Sequence[str]) -> list[int]:
         b = self.body_id(body)

@@ -66,7 +66,6 @@ class RobotTaskEnv(gym.Env):
         self.task = task_cls(self.scene, self.task_config)
 
         self._uses_gripper = task_cls.uses_gripper
-        self._closed_width = 0.0
         self._max_width = self.description.gripper.max_width
         self._step_size = self.description.max_ee_step
         n_obs = 7 + task_cls.observation_size(self.task_config)
@@ -85,7 +84,8 @@ class RobotTaskEnv(gym.Env):
         super().reset(seed=seed)
         # The world restores a snapshot (contact caches included), so a reset with the same
         # seed reproduces the same episode bit for bit.
-        self.world.reset(self.np_random, self._max_width if self._uses_gripper else self._closed_width, pose="ready")
+        # Tasks that do not use the gripper keep it closed (panda-gym blocks it the same way).
+        self.world.reset(self.np_random, self._max_width if self._uses_gripper else 0.0, pose="ready")
         self.task.reset(self.np_random)
         obs = self._observation()
         return obs, {"is_success": bool(self.task.is_success(obs["achieved_goal"], obs["desired_goal"]))}

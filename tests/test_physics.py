@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from embodied.motion import hold_gripper, move_to, pick_and_place
+from embodied.motion import MotionConfig, grasp, hold_gripper, move_to, pick_and_place
 from robots.robot import RobotAction
 
 
 def _grasp(world, name):
     cube = world.scene.object_position(name)
-    robot = world.robot
-    assert move_to(robot, cube + [0, 0, 0.12], 0.08)
-    assert move_to(robot, cube, 0.08)
-    hold_gripper(robot, 0.0, 10)
-    assert move_to(robot, cube + [0, 0, 0.2], 0.0)
+    assert grasp(world.robot, cube, 0.08, MotionConfig(approach_height=0.2))
 
 
 def test_held_cube_does_not_slip_during_a_two_second_carry(world):
