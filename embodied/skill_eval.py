@@ -1,0 +1,114 @@
+"""The ``eval-skill`` and ``export`` jobs: evaluate or export one skill's policy, with a summary."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from embodied.config import ConfigError
+from embodied.export import FORMATS, export_policy, run_exported, torch_actions
+from embodied.policies import OBS_KEYS
+from embodied.skills import evaluate, load_policy, make_env, shipped_checkpoint
+from embodied.train import record_video, resolve_device
+
+
+def eval_skill(cfg: DictConfig, console: Console | None = None) -> dict:
+    """Evaluate ``cfg.skill``'s policy over ``cfg.episodes`` seeded episodes; returns the JSON report."""
+    if not isinstance(cfg.episodes, int) or cfg.episodes < 1:
+        raise ConfigError(f"episodes must be a positive integer, got {cfg.episodes!r}")
+    skill = cfg.skill
+    name = str(skill.name)
+    device = resolve_device(str(cfg.device), 1)
+    env = make_env(skill)
+    model = load_policy(name, cfg.checkpoint, env=env, device=device)
+    checkpoint = str(cfg.checkpoint) if cfg.checkpoint else str(shipped_checkpoint(name))
+    t0 = time.perf_counter()
+    with Progress(
+        TextColumn(f"[bold]{name}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        console=console,
+        transient=True,
+        disable=console is None,
+    ) as bar:
+        task = bar.add_task("eval", total=cfg.episodes, rate="")
+        wins = []
+
+        def on_episode(i: int, success: bool) -> None:
+            wins.append(success)
+            bar.update(task, advance=1, rate=f"success {np.mean(wins):.0%}")
+
+        result = evaluate(model, env, cfg.episodes, int(cfg.seed), on_episode=on_episode)
+    env.close()
+    wall = time.perf_counter() - t0
+    report = {
+        "skill": name,
+        "episodes": result.episodes,
+        "success_rate": result.success_rate,
+        "successes": int(sum(result.successes)),
+        "mean_episode_length": float(np.mean(result.lengths)),
+        "seed": int(cfg.seed),
+        "checkpoint": checkpoint,
+        "task": dict(skill.get("task") or {}),
+        "wall_seconds": round(wall, 2),
+    }
+    if cfg.video:
+        run_dir = Path(cfg.run_dir or Path("runs") / "eval-skill" / name / f"{datetime.now():%Y%m%d-%H%M%S}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        video_cfg = DictConfig({"skill": skill, "algo": {"time_feature": False}, "video_camera": cfg.video_camera})
+        record_video(model, video_cfg, run_dir / "eval.mp4", min(3, cfg.episodes), int(cfg.seed))
+        report["video"] = str(run_dir / "eval.mp4")
+    if console is not None:
+        failed = [int(cfg.seed) + i for i, ok in enumerate(result.successes) if not ok]
+        console.print(
+            f"[bold]{name}[/bold]: {report['successes']}/{report['episodes']} episodes succeeded "
+            f"([bold]{report['success_rate']:.1%}[/bold]), mean length {report['mean_episode_length']:.1f} steps, "
+            f"{wall:.1f} s; checkpoint {checkpoint}"
+        )
+        if failed:
+            console.print(f"failed seeds: {failed[:20]}{' ...' if len(failed) > 20 else ''}")
+    return report
+
+
+def collect_observations(skill: DictConfig, model, episodes: int, seed: int) -> dict[str, np.ndarray]:  # noqa: ANN001
+    """Observations (stacked per key) from ``episodes`` policy rollouts, for parity checks."""
+    env = make_env(skill)
+    rows: dict[str, list] = {k: [] for k in OBS_KEYS}
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        done = False
+        while not done:
+            for k in OBS_KEYS:
+                rows[k].append(obs[k])
+            obs, _, terminated, truncated, _ = env.step(model.predict(obs, deterministic=True)[0])
+            done = terminated or truncated
+    env.close()
+    return {k: np.asarray(v, dtype=np.float32) for k, v in rows.items()}
+
+
+def export_skill(cfg: DictConfig, console: Console | None = None) -> dict:
+    """Export ``cfg.skill``'s policy and compare it with the torch policy; returns a report."""
+    if cfg.format not in FORMATS:
+        raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {cfg.format!r}")
+    skill = cfg.skill
+    name = str(skill.name)
+    model = load_policy(name, cfg.checkpoint)
+    out = Path(cfg.out) if cfg.out else Path("exports") / f"{name}{FORMATS[cfg.format]}"
+    batch = collect_observations(skill, model, max(1, int(cfg.check_episodes)), 300000)
+    export_policy(model, out, cfg.format, {k: v[0] for k, v in batch.items()})
+    diff = float(np.abs(run_exported(out, batch) - torch_actions(model, batch)).max())
+    report = {"path": str(out), "format": cfg.format, "observations": len(batch["observation"]), "max_abs_diff": diff}
+    if console is not None:
+        verdict = "[green]match[/green]" if diff <= cfg.tolerance else "[red]MISMATCH[/red]"
+        console.print(
+            f"exported {name} to {out} ({out.stat().st_size / 1024:.0f} KiB); {verdict}: largest action "
+            f"difference {diff:.2e} over {report['observations']} observations (tolerance {cfg.tolerance:g})"
+        )
+    return report

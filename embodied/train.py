@@ -1,0 +1,434 @@
+"""Train one skill with stable-baselines3 + HER and write a self-describing run folder.
+
+The run folder holds: ``config.yaml`` (resolved, to repeat the run exactly), ``command.txt``,
+``logs/`` (TensorBoard + progress.csv; wandb/ with ``logger=wandb``), ``best.zip`` and
+``last.zip`` with ``last_replay_buffer.pkl`` (for ``resume=``), ``evaluations.json`` (success
+rate vs env steps), ``eval.mp4`` and ``model_card.md`` / ``card.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from embodied.config import ConfigError, section
+from embodied.media import caption, write_video
+from embodied.policies import OBS_KEYS, POLICIES
+from embodied.priors import ObsLayout, PriorConfig, prior_action
+from embodied.skills import EvalResult, algorithms, evaluate, make_env, skill_config
+
+BEST, LAST, BUFFER = "best.zip", "last.zip", "last_replay_buffer.pkl"
+
+
+@dataclass
+class TrainResult:
+    """Where the run went and how it ended."""
+
+    run_dir: Path
+    card: dict
+
+
+# -- setup -------------------------------------------------------------------------------
+def resolve_device(device: str, threads: int) -> str:
+    """ "auto" -> "cuda" when a GPU is visible, else "cpu" (with ``threads`` torch threads)."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={device} but torch sees no CUDA GPU; use device=auto or device=cpu")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+    if device == "cpu":
+        # Small MLPs: one thread avoids oversubscription on shared CPUs (measured many times faster).
+        torch.set_num_threads(max(1, threads))
+    return device
+
+
+def validate(cfg: DictConfig) -> int:
+    """Check the values SB3 would otherwise reject deep inside; returns the step budget."""
+    if cfg.algo.name not in algorithms():
+        raise ConfigError(f"unknown algorithm {cfg.algo.name!r}; available: {', '.join(algorithms())}")
+    total = cfg.total_steps if cfg.total_steps is not None else cfg.skill.total_steps
+    if not isinstance(total, int) or total <= 0:
+        raise ConfigError(f"total_steps must be a positive integer, got {total!r}")
+    if not isinstance(cfg.n_envs, int) or cfg.n_envs < 1:
+        raise ConfigError(f"n_envs must be a positive integer, got {cfg.n_envs!r}")
+    if cfg.eval.every < 0 or cfg.eval.episodes < 1 or cfg.eval.video_episodes < 0:
+        raise ConfigError("eval.every must be >= 0, eval.episodes >= 1 and eval.video_episodes >= 0")
+    PriorConfig(**section(cfg, "skill.prior"))  # raises ValueError with the prior's name
+    return int(total)
+
+
+def hardware() -> str:
+    """A one-line description of the machine (CPU model and count, GPU if any)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
+    return f"{os.cpu_count()} x {cpu}{gpu}"
+
+
+def measure_normalization(cfg: DictConfig, episodes: int, seed: int) -> tuple[list[float], list[float]]:
+    """Mean and std of the flattened observation over prior (or random) rollouts.
+
+    The prior's actions get Gaussian noise (std 0.3) so the statistics cover states slightly
+    off the scripted path, where the learned policy will also go.
+    """
+    env = make_env(cfg.skill, time_feature=cfg.algo.time_feature)
+    prior = PriorConfig(**section(cfg, "skill.prior"))
+    layout = ObsLayout(**section(cfg, "skill.layout"))
+    rng = np.random.default_rng(seed)
+    rows = []
+    n_act = env.action_space.shape[0]
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=seed + ep)
+        done = False
+        while not done:
+            rows.append(np.concatenate([obs[k] for k in OBS_KEYS]))
+            if prior.kind == "none":
+                action = rng.uniform(-1, 1, n_act)
+            else:
+                o = torch.as_tensor(obs["observation"])[None]
+                g = torch.as_tensor(obs["desired_goal"])[None]
+                action = prior_action(o, g, layout, prior, n_act)[0].numpy() + rng.normal(0, 0.3, n_act)
+            obs, _, terminated, truncated, _ = env.step(np.clip(action, -1, 1))
+            done = terminated or truncated
+    env.close()
+    data = np.asarray(rows, dtype=np.float64)
+    return data.mean(0).tolist(), data.std(0).tolist()
+
+
+def build_model(cfg: DictConfig, env: Any, device: str, normalization: tuple[list[float], list[float]] | None):
+    """A fresh SB3 model (HER replay) from the algo and skill configs."""
+    from stable_baselines3 import HerReplayBuffer
+
+    algo_cls = algorithms()[cfg.algo.name]
+    policy_kwargs = dict(section(cfg, "algo.policy"))
+    if cfg.algo.residual:
+        policy = POLICIES[cfg.algo.name]
+        policy_kwargs.update(prior=section(cfg, "skill.prior"), layout=section(cfg, "skill.layout"))
+        if normalization is not None:
+            policy_kwargs["features_extractor_kwargs"] = {"mean": normalization[0], "std": normalization[1]}
+    else:
+        policy = "MultiInputPolicy"
+        policy_kwargs.pop("initial_std", None)
+    return algo_cls(
+        policy,
+        env,
+        replay_buffer_class=HerReplayBuffer,
+        replay_buffer_kwargs=section(cfg, "algo.her"),
+        policy_kwargs=policy_kwargs,
+        seed=int(cfg.seed),
+        device=device,
+        verbose=0,
+        **{**section(cfg, "algo.kwargs"), **dict(cfg.skill.get("algo_kwargs") or {})},
+    )
+
+
+# -- callbacks ---------------------------------------------------------------------------
+class TrainMonitor(BaseCallback):
+    """Live progress (steps/s, rollout and evaluation success), periodic evaluation, checkpoints."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        eval_env: Any,
+        every: int,
+        episodes: int,
+        eval_seed: int,
+        total: int,
+        console: Console | None,
+        history: list[dict] | None = None,
+        wall_offset: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.run_dir, self.eval_env = run_dir, eval_env
+        self.every, self.episodes, self.eval_seed, self.total = every, episodes, eval_seed, total
+        self.console = console
+        self.history: list[dict] = history or []
+        self.best = max((h["success_rate"] for h in self.history), default=-1.0)
+        self.recent: deque[float] = deque(maxlen=100)
+        self.next_eval = 0
+        self.start = time.perf_counter()
+        self.start_steps = 0
+        self.progress = None
+        self.wall_offset = wall_offset
+        """Wall-clock seconds of earlier sessions of a resumed run."""
+
+    def _on_training_start(self) -> None:
+        self.start = self.t_begin = time.perf_counter()
+        self.start_steps = self.num_timesteps
+        self.next_eval = self.num_timesteps if not self.history else self.num_timesteps + self.every
+        if self.console is not None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("[bold]training"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[summary]}"),
+                console=self.console,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("train", total=self.total, completed=self.num_timesteps, summary="")
+
+    def _on_step(self) -> bool:
+        for info, done in zip(self.locals["infos"], self.locals["dones"], strict=True):
+            if done:
+                self.recent.append(float(info.get("is_success", False)))
+        if self.every and self.num_timesteps >= self.next_eval:
+            self.evaluate_now()
+            self.next_eval = self.num_timesteps + self.every
+        if self.progress is not None and self.n_calls % 50 == 0:
+            self.progress.update(self.task, completed=self.num_timesteps, summary=self.summary())
+        return True
+
+    def _on_training_end(self) -> None:
+        if not self.history or self.history[-1]["steps"] != self.num_timesteps:
+            self.evaluate_now()
+        self.save_last()
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.num_timesteps, summary=self.summary())
+            self.progress.stop()
+
+    def steps_per_second(self) -> float:
+        return (self.num_timesteps - self.start_steps) / max(time.perf_counter() - self.start, 1e-9)
+
+    def summary(self) -> str:
+        train = f"{np.mean(self.recent):.0%}" if self.recent else "-"
+        last = f"{self.history[-1]['success_rate']:.0%}" if self.history else "-"
+        return f"{self.steps_per_second():.0f} steps/s | rollout success {train} | eval success {last}"
+
+    def evaluate_now(self) -> None:
+        t0 = time.perf_counter()
+        result = evaluate(self.model, self.eval_env, self.episodes, self.eval_seed)
+        rate = result.success_rate
+        entry = {
+            "steps": int(self.num_timesteps),
+            "success_rate": rate,
+            "episodes": result.episodes,
+            "mean_length": float(np.mean(result.lengths)),
+            "wall_seconds": round(time.perf_counter() - self.t_begin + self.wall_offset, 1),
+        }
+        self.history.append(entry)
+        self.logger.record("eval/success_rate", rate)
+        self.logger.record("eval/mean_episode_length", entry["mean_length"])
+        self.logger.record("time/steps_per_second", self.steps_per_second())
+        self.logger.dump(self.num_timesteps)
+        if rate > self.best:
+            self.best = rate
+            self.model.save(self.run_dir / BEST)
+        (self.run_dir / "evaluations.json").write_text(json.dumps(self.history, indent=1))
+        self.start += time.perf_counter() - t0  # steps/s counts training only
+        if self.console is not None:
+            self.console.log(f"eval @ {self.num_timesteps} steps: success {rate:.0%} over {result.episodes} episodes")
+
+    def save_last(self) -> None:
+        self.model.save(self.run_dir / LAST)
+        self.model.save_replay_buffer(self.run_dir / BUFFER)
+
+
+# -- the job -----------------------------------------------------------------------------
+def default_run_dir(skill: str, seed: int) -> Path:
+    return Path("runs") / "train" / skill / f"{datetime.now():%Y%m%d-%H%M%S}-seed{seed}"
+
+
+def _resume_paths(resume: str) -> tuple[Path, Path]:
+    path = Path(resume)
+    run_dir = path.parent if path.suffix == ".zip" else path
+    ckpt = path if path.suffix == ".zip" else run_dir / LAST
+    if not ckpt.exists():
+        raise ConfigError(f"resume={resume}: no checkpoint {ckpt}; pass a run folder written by `embodied train`")
+    if not (run_dir / BUFFER).exists():
+        raise ConfigError(f"resume={resume}: no replay buffer {run_dir / BUFFER}; cannot resume without losing it")
+    return run_dir, ckpt
+
+
+def _start_wandb(cfg: DictConfig, run_dir: Path) -> Any:
+    try:
+        import wandb
+    except ImportError as exc:
+        raise ConfigError("logger=wandb needs the wandb package: pip install wandb") from exc
+    return wandb.init(
+        project=cfg.logger.project,
+        entity=cfg.logger.entity,
+        mode=cfg.logger.mode,
+        dir=str(run_dir),
+        name=run_dir.name,
+        config=OmegaConf.to_container(cfg, resolve=True),
+        sync_tensorboard=True,
+    )
+
+
+def record_video(model: Any, cfg: DictConfig, path: Path, episodes: int, seed: int) -> EvalResult:
+    """Evaluation episodes through the video camera, captioned, written to ``path`` (MP4)."""
+    env = make_env(
+        cfg.skill, render_mode="rgb_array", camera=section(cfg, "video_camera"), time_feature=cfg.algo.time_feature
+    )
+    frames: list[np.ndarray] = []
+    outcome: dict[int, bool] = {}
+
+    def on_frame(frame: np.ndarray, episode: int, step: int) -> None:
+        frames.append(caption(frame, f"{cfg.skill.name}  episode {episode + 1}/{episodes}  step {step}"))
+
+    def on_episode(i: int, success: bool) -> None:
+        outcome[i] = success
+        label = "success" if success else "failure"
+        frames.extend([caption(frames[-1], f"{cfg.skill.name}  episode {i + 1}/{episodes}  {label}")] * 12)
+
+    result = evaluate(model, env, episodes, seed, on_episode=on_episode, on_frame=on_frame)
+    env.close()
+    write_video(path, frames, fps=25)
+    return result
+
+
+def write_card(run_dir: Path, card: dict) -> None:
+    """``card.json`` and a readable ``model_card.md`` describing how the policy was made."""
+    (run_dir / "card.json").write_text(json.dumps(card, indent=2))
+    lines = [
+        f"# {card['skill']} skill ({card['algo'].upper()} + HER, prior: {card['prior']})",
+        "",
+        f"- command: `{card['command']}`",
+        f"- seed: {card['seed']}",
+        f"- env steps: {card['steps']}",
+        f"- wall-clock: {card['wall_seconds']:.0f} s ({card['steps_per_second']:.0f} env steps/s)",
+        f"- hardware: {card['hardware']} (device {card['device']})",
+        f"- success rate: {card['success_rate']:.1%} over {card['eval_episodes']} evaluation episodes "
+        f"(seeds {card['eval_seed']}..{card['eval_seed'] + card['eval_episodes'] - 1}, never used in training)",
+        f"- before training (the prior alone when there is one): {card['initial_success_rate']:.1%}",
+        f"- env: {card['env_id']} with task settings {card['task']}",
+        "",
+        "Success rate vs env steps:",
+        "",
+        "| steps | success |",
+        "| ---: | ---: |",
+        *[f"| {h['steps']} | {h['success_rate']:.0%} |" for h in card["history"]],
+        "",
+    ]
+    (run_dir / "model_card.md").write_text("\n".join(lines))
+
+
+def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | None = None) -> TrainResult:
+    """Run ``embodied train`` for a composed ``configs/train.yaml``.
+
+    Raises:
+        ConfigError: bad values, unknown skill or algorithm, unusable resume folder.
+    """
+    from stable_baselines3.common.logger import configure
+
+    skill_config(cfg.skill.name)  # a clear error for a hand-edited skill name
+    total = validate(cfg)
+    device = resolve_device(str(cfg.device), int(cfg.threads))
+    seed = int(cfg.seed)
+    history: list[dict] = []
+    wall_offset = 0.0
+    if cfg.resume:
+        run_dir, ckpt = _resume_paths(str(cfg.resume))
+        old = OmegaConf.load(run_dir / "config.yaml")
+        for key in ("skill.name", "algo.name"):
+            if OmegaConf.select(old, key) != OmegaConf.select(cfg, key):
+                raise ConfigError(
+                    f"resume={cfg.resume}: that run trained {key}={OmegaConf.select(old, key)}, "
+                    f"not {OmegaConf.select(cfg, key)}; use the same skill and algo"
+                )
+        if (run_dir / "evaluations.json").exists():
+            history = json.loads((run_dir / "evaluations.json").read_text())
+            wall_offset = history[-1]["wall_seconds"] if history else 0.0
+    else:
+        run_dir = Path(cfg.run_dir) if cfg.run_dir else default_run_dir(cfg.skill.name, seed)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    command = "embodied train " + " ".join(overrides)
+    with (run_dir / "command.txt").open("a") as f:
+        f.write(command + "\n")
+
+    wandb_run = _start_wandb(cfg, run_dir) if cfg.logger.name == "wandb" else None
+    formats = ["csv"] + (["tensorboard"] if cfg.logger.name in ("tensorboard", "wandb") else [])
+    logger = configure(str(run_dir / "logs"), formats)
+
+    def env_fn():  # noqa: ANN202
+        return make_env(cfg.skill, time_feature=cfg.algo.time_feature)
+
+    env = make_vec_env(env_fn, n_envs=int(cfg.n_envs), seed=seed, vec_env_cls=DummyVecEnv)
+    eval_env = env_fn()
+    t0 = time.perf_counter()
+    try:
+        if cfg.resume:
+            model = algorithms()[cfg.algo.name].load(ckpt, env=env, device=device)
+            model.load_replay_buffer(run_dir / BUFFER)
+        else:
+            norm = measure_normalization(cfg, int(cfg.normalization_episodes), seed) if cfg.algo.residual else None
+            model = build_model(cfg, env, device, norm)
+        model.set_logger(logger)
+        monitor = TrainMonitor(
+            run_dir,
+            eval_env,
+            int(cfg.eval.every),
+            int(cfg.eval.episodes),
+            int(cfg.eval.seed),
+            total,
+            console,
+            history,
+            wall_offset,
+        )
+        remaining = total - model.num_timesteps
+        if remaining <= 0:
+            raise ConfigError(
+                f"the run already has {model.num_timesteps} steps >= total_steps={total}; raise total_steps to continue"
+            )
+        model.learn(remaining, callback=monitor, reset_num_timesteps=not cfg.resume)
+    finally:
+        env.close()
+        eval_env.close()
+        if wandb_run is not None:
+            wandb_run.finish()
+    wall = time.perf_counter() - t0 + wall_offset
+    if cfg.eval.video_episodes:
+        record_video(model, cfg, run_dir / "eval.mp4", int(cfg.eval.video_episodes), int(cfg.eval.seed))
+    final = monitor.history[-1]
+    card = {
+        "skill": cfg.skill.name,
+        "algo": cfg.algo.name,
+        "prior": cfg.skill.prior.kind if cfg.algo.residual else "none",
+        "env_id": cfg.skill.env_id,
+        "task": OmegaConf.to_container(cfg.skill.get("task") or {}),
+        "command": command.strip(),
+        "seed": seed,
+        "steps": int(model.num_timesteps),
+        "wall_seconds": round(wall, 1),
+        "steps_per_second": round(model.num_timesteps / max(wall, 1e-9), 1),
+        "hardware": hardware(),
+        "device": device,
+        "success_rate": final["success_rate"],
+        "best_success_rate": max(h["success_rate"] for h in monitor.history),
+        "initial_success_rate": monitor.history[0]["success_rate"],
+        "eval_episodes": final["episodes"],
+        "eval_seed": int(cfg.eval.seed),
+        "history": monitor.history,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+    }
+    write_card(run_dir, card)
+    return TrainResult(run_dir=run_dir, card=card)

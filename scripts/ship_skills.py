@@ -1,0 +1,48 @@
+"""Copy the best seed of each trained skill into the package, with its model card.
+
+After `bash scripts/train_shipped.sh`: for each skill, the seed with the highest final
+held-out success (ties: lowest seed) is shipped as embodied/assets/skills/<skill>.zip (its
+best.zip), with <skill>.json and <skill>.md describing it and listing every seed's result.
+    python scripts/ship_skills.py [skill ...]
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from embodied.skills import SKILLS_DIR
+from embodied.train import write_card
+
+RUNS = Path("runs/shipped")
+
+
+def ship(skill: str) -> None:
+    cards = []
+    for card_path in sorted(RUNS.glob(f"{skill}-seed*/card.json")):
+        cards.append((json.loads(card_path.read_text()), card_path.parent))
+    if not cards:
+        raise SystemExit(f"no finished runs for {skill} under {RUNS}; run scripts/train_shipped.sh first")
+    best, run_dir = max(cards, key=lambda c: (c[0]["success_rate"], -c[0]["seed"]))
+    SKILLS_DIR.mkdir(parents=True, exist_ok=True)
+    shutil.copy(run_dir / "best.zip", SKILLS_DIR / f"{skill}.zip")
+    best = dict(best)
+    best["command"] = f"bash scripts/train_shipped.sh {skill}  (this run: {best['command']})"
+    best["all_seeds"] = {c["seed"]: c["success_rate"] for c, _ in cards}
+    tmp = SKILLS_DIR / f".{skill}"
+    tmp.mkdir(exist_ok=True)
+    write_card(tmp, best)
+    shutil.move(tmp / "card.json", SKILLS_DIR / f"{skill}.json")
+    text = (tmp / "model_card.md").read_text()
+    seeds = ", ".join(f"seed {s}: {v:.0%}" for s, v in best["all_seeds"].items())
+    text += f"\nAll training seeds (final held-out success): {seeds}. Shipped: seed {best['seed']}.\n"
+    (SKILLS_DIR / f"{skill}.md").write_text(text)
+    shutil.rmtree(tmp)
+    print(f"{skill}: shipped seed {best['seed']} ({best['success_rate']:.0%}); all seeds {best['all_seeds']}")
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or ["reach", "push", "pick_place"]:
+        ship(name)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The exact recipe behind the shipped skills (embodied/assets/skills): three seeds per skill,
+# default configs (configs/train.yaml, configs/skill/<skill>.yaml, configs/algo/sac.yaml),
+# two runs at a time on a 2-core CPU. Then `python scripts/ship_skills.py` copies the best
+# seed's best.zip (by its final held-out evaluation) with its model card into the package.
+# Usage: bash scripts/train_shipped.sh [skill ...]     (default: reach push pick_place)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+skills=("${@:-reach push pick_place}")
+jobs=()
+for skill in ${skills[@]}; do
+  for seed in 1 2 3; do
+    jobs+=("$skill $seed")
+  done
+done
+run() {
+  local skill=$1 seed=$2
+  embodied train skill="$skill" seed="$seed" progress=false run_dir="runs/shipped/$skill-seed$seed" \
+    > "runs/shipped/$skill-seed$seed.log" 2>&1
+  echo "done: $skill seed $seed ($(tail -2 "runs/shipped/$skill-seed$seed.log" | head -1))"
+}
+mkdir -p runs/shipped
+for job in "${jobs[@]}"; do
+  run $job &
+  while (( $(jobs -rp | wc -l) >= ${PARALLEL:-2} )); do sleep 2; done
+done
+wait

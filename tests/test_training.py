@@ -1,0 +1,172 @@
+"""`embodied train`, resume, `eval-skill`, `export` and their errors, on tiny real training runs."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from embodied.cli import main
+from embodied.config import load_config
+from embodied.skills import SkillError, load_policy
+
+TINY = [
+    "total_steps=300",
+    "n_envs=2",
+    "algo.kwargs.learning_starts=100",
+    "algo.kwargs.batch_size=32",
+    "algo.kwargs.actor_delay=150",
+    "algo.policy.net_arch=[32,32]",
+    "eval.every=150",
+    "eval.episodes=2",
+    "eval.video_episodes=1",
+    "normalization_episodes=1",
+    "progress=false",
+]
+
+
+@pytest.fixture(scope="module")
+def push_run(tmp_path_factory):
+    """One tiny real SAC + HER training run on Push (with its prior), shared by the tests below."""
+    run_dir = tmp_path_factory.mktemp("train") / "push"
+    assert main(["train", "skill=push", "seed=3", f"run_dir={run_dir}", *TINY]) == 0
+    return run_dir
+
+
+def test_train_writes_a_complete_run_folder(push_run):
+    for name in (
+        "config.yaml",
+        "command.txt",
+        "best.zip",
+        "last.zip",
+        "last_replay_buffer.pkl",
+        "eval.mp4",
+        "evaluations.json",
+        "model_card.md",
+        "card.json",
+    ):
+        assert (push_run / name).is_file(), name
+    assert list((push_run / "logs").glob("events.out.tfevents.*")), "TensorBoard log missing"
+    card = json.loads((push_run / "card.json").read_text())
+    assert card["steps"] == 300 and card["seed"] == 3 and card["skill"] == "push"
+    assert [h["steps"] for h in card["history"]][0] <= 2 and card["history"][-1]["steps"] == 300
+    assert 0.0 <= card["success_rate"] <= 1.0
+    # The resolved config repeats the run: same skill, seed and budget.
+    cfg = load_config("train", [])
+    saved = type(cfg)(__import__("omegaconf").OmegaConf.load(push_run / "config.yaml"))
+    assert saved.seed == 3 and saved.total_steps == 300 and saved.skill.name == "push"
+
+
+def test_checkpoint_loads_and_is_deterministic(push_run):
+    import gymnasium as gym
+
+    import sims  # noqa: F401
+
+    model = load_policy("push", push_run / "last.zip")
+    env = gym.make("embodied/Push-v0", task_config={"object": "random", "distractors": 3})
+    obs, _ = env.reset(seed=1)
+    a1, _ = model.predict(obs, deterministic=True)
+    a2, _ = load_policy("push", push_run).predict(obs, deterministic=True)  # a run folder works too
+    assert a1.shape == (3,) and np.all(np.abs(a1) <= 1)
+    assert a2.shape == (3,)
+
+
+def test_resume_keeps_the_replay_buffer_and_step_count(push_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "resumed"
+    shutil.copytree(push_run, run)
+    assert main(["train", "skill=push", f"resume={run}", *TINY[1:], "total_steps=450"]) == 0
+    model = load_policy("push", run / "last.zip")
+    assert model.num_timesteps == 450
+    model.load_replay_buffer(run / "last_replay_buffer.pkl")
+    buffer = model.replay_buffer
+    assert buffer.size() * buffer.n_envs >= 440  # the first 300 steps were kept
+    history = json.loads((run / "evaluations.json").read_text())
+    assert history[-1]["steps"] == 450 and any(h["steps"] == 300 for h in history)
+
+
+def test_eval_skill_prints_summary_and_json_last_line(push_run, capsys):
+    assert main(["eval-skill", "push", "episodes=3", "seed=7", f"checkpoint={push_run / 'best.zip'}"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    report = json.loads(out[-1])
+    assert report["skill"] == "push" and report["episodes"] == 3
+    assert 0.0 <= report["success_rate"] <= 1.0 and report["successes"] == round(report["success_rate"] * 3)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_export_matches_torch_within_1e5(push_run, tmp_path, fmt):
+    from embodied.export import export_policy, run_exported, torch_actions
+    from embodied.skill_eval import collect_observations
+    from embodied.skills import skill_config
+
+    model = load_policy("push", push_run / "last.zip")
+    batch = collect_observations(skill_config("push"), model, 2, 11)
+    path = export_policy(model, tmp_path / f"push.{fmt}", fmt, {k: v[0] for k, v in batch.items()})
+    exported = run_exported(path, batch)
+    assert exported.shape == (len(batch["observation"]), 3)
+    assert np.abs(exported - torch_actions(model, batch)).max() < 1e-5
+
+
+def test_export_command_checks_parity(push_run, tmp_path, capsys):
+    out = tmp_path / "p.onnx"
+    assert main(["export", "push", f"checkpoint={push_run / 'last.zip'}", f"out={out}", "check_episodes=1"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(out) and out.stat().st_size > 0
+
+
+def test_wandb_logger_works_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    run_dir = tmp_path / "wb"
+    args = [
+        "train",
+        "skill=reach",
+        "logger=wandb",
+        f"run_dir={run_dir}",
+        *TINY,
+        "total_steps=150",
+        "eval.video_episodes=0",
+    ]
+    assert main(args) == 0
+    assert list((run_dir / "wandb").glob("offline-run-*")), "no offline wandb run written"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "skill=juggle"], "skill"),
+        (["train", "algo=ppo"], "algo"),
+        (["train", "total_steps=-5"], "total_steps must be a positive integer"),
+        (["train", "n_envs=0"], "n_envs must be a positive integer"),
+        (["train", "device=tpu"], "device must be"),
+        (["train", "resume=/nonexistent/run"], "no checkpoint"),
+        (["eval-skill", "juggle"], "unknown skill 'juggle'"),
+        (["eval-skill"], "name a skill"),
+        (["eval-skill", "push", "checkpoint=/nonexistent/x.zip"], "not found"),
+        (["eval-skill", "push", "episodes=-1"], "episodes must be a positive integer"),
+        (["export", "push", "format=tflite"], "format must be one of"),
+    ],
+)
+def test_bad_input_gets_one_clear_error_and_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_corrupt_checkpoint_is_reported(tmp_path):
+    bad = tmp_path / "bad.zip"
+    bad.write_text("not a zip")
+    with pytest.raises(SkillError, match="not a stable-baselines3 zip"):
+        load_policy("push", bad)
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(broken, "w") as z:
+        z.writestr("data", "{not json")
+    with pytest.raises(SkillError, match="could not be loaded"):
+        load_policy("push", broken)
+
+
+def test_checkpoint_for_another_observation_space_is_refused(push_run):
+    # Push (3 distractors) observations are 29 long; the default PickPlace env has no distractors.
+    with pytest.raises(SkillError, match="trained for observations"):
+        load_policy("pick_place", push_run / "last.zip")
