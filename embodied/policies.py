@@ -72,6 +72,12 @@ class NormalizedExtractor(BaseFeaturesExtractor):
 class _PriorShift:
     """Mixin for SB3 actors: the action is the prior's plus a bounded learned residual."""
 
+    def __init__(
+        self, *args: Any, prior=None, layout=None, initial_std: float = 0.3, residual_scale: float = 0.3, **kwargs: Any
+    ) -> None:  # noqa: ANN001
+        super().__init__(*args, **kwargs)
+        self._init_prior(prior, layout, initial_std, residual_scale)
+
     def _init_prior(
         self, prior: dict[str, Any] | None, layout: dict[str, Any] | None, initial_std: float, residual_scale: float
     ) -> None:
@@ -123,25 +129,20 @@ class _PriorShift:
 class SACResidualActor(_PriorShift, SACActor):
     """SAC actor with a motion prior (see module docstring)."""
 
-    def __init__(
-        self, *args: Any, prior=None, layout=None, initial_std: float = 0.3, residual_scale: float = 0.3, **kwargs: Any
-    ) -> None:  # noqa: ANN001
-        super().__init__(*args, **kwargs)
-        self._init_prior(prior, layout, initial_std, residual_scale)
-
 
 class TQCResidualActor(_PriorShift, TQCActor):
     """TQC actor with a motion prior (see module docstring)."""
 
-    def __init__(
-        self, *args: Any, prior=None, layout=None, initial_std: float = 0.3, residual_scale: float = 0.3, **kwargs: Any
-    ) -> None:  # noqa: ANN001
-        super().__init__(*args, **kwargs)
-        self._init_prior(prior, layout, initial_std, residual_scale)
-
 
 class _ResidualPolicyMixin:
     actor_class: type
+
+    def __init__(
+        self, *args: Any, prior=None, layout=None, initial_std: float = 0.3, residual_scale: float = 0.3, **kwargs: Any
+    ) -> None:  # noqa: ANN001
+        self._set_prior_kwargs(prior=prior, layout=layout, initial_std=initial_std, residual_scale=residual_scale)
+        kwargs.setdefault("features_extractor_class", NormalizedExtractor)
+        super().__init__(*args, **kwargs)
 
     def _set_prior_kwargs(self, **kwargs: Any) -> None:
         self._prior_kwargs = kwargs
@@ -161,25 +162,11 @@ class SACResidualPolicy(_ResidualPolicyMixin, SACMultiInputPolicy):
 
     actor_class = SACResidualActor
 
-    def __init__(
-        self, *args: Any, prior=None, layout=None, initial_std: float = 0.3, residual_scale: float = 0.3, **kwargs: Any
-    ) -> None:  # noqa: ANN001
-        self._set_prior_kwargs(prior=prior, layout=layout, initial_std=initial_std, residual_scale=residual_scale)
-        kwargs.setdefault("features_extractor_class", NormalizedExtractor)
-        super().__init__(*args, **kwargs)
-
 
 class TQCResidualPolicy(_ResidualPolicyMixin, TQCMultiInputPolicy):
     """``MultiInputPolicy`` for TQC with a normalising extractor and a motion-prior actor."""
 
     actor_class = TQCResidualActor
-
-    def __init__(
-        self, *args: Any, prior=None, layout=None, initial_std: float = 0.3, residual_scale: float = 0.3, **kwargs: Any
-    ) -> None:  # noqa: ANN001
-        self._set_prior_kwargs(prior=prior, layout=layout, initial_std=initial_std, residual_scale=residual_scale)
-        kwargs.setdefault("features_extractor_class", NormalizedExtractor)
-        super().__init__(*args, **kwargs)
 
 
 POLICIES = {"sac": SACResidualPolicy, "tqc": TQCResidualPolicy}

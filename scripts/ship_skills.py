@@ -48,7 +48,8 @@ def ship(skill: str) -> None:
     )
     (SKILLS_DIR / f"{skill}.md").write_text(text)
     shutil.rmtree(tmp)
-    print(f"{skill}: shipped seed {best['seed']} @ {top['steps']} steps ({top['success_rate']:.0%}); final {best['all_seeds']}")
+    shipped = f"seed {best['seed']} @ {top['steps']} steps ({top['success_rate']:.0%})"
+    print(f"{skill}: shipped {shipped}; final {best['all_seeds']}")
 
 
 if __name__ == "__main__":
