@@ -140,12 +140,14 @@ class _ResidualPolicyMixin:
     def __init__(
         self, *args: Any, prior=None, layout=None, initial_std: float = 0.3, residual_scale: float = 0.3, **kwargs: Any
     ) -> None:  # noqa: ANN001
-        self._set_prior_kwargs(prior=prior, layout=layout, initial_std=initial_std, residual_scale=residual_scale)
+        self._prior_kwargs = {
+            "prior": prior,
+            "layout": layout,
+            "initial_std": initial_std,
+            "residual_scale": residual_scale,
+        }
         kwargs.setdefault("features_extractor_class", NormalizedExtractor)
         super().__init__(*args, **kwargs)
-
-    def _set_prior_kwargs(self, **kwargs: Any) -> None:
-        self._prior_kwargs = kwargs
 
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None):  # noqa: ANN201
         actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -62,8 +62,8 @@ def eval_skill(cfg: DictConfig, console: Console | None = None) -> dict:
     if cfg.video:
         run_dir = Path(cfg.run_dir or Path("runs") / "eval-skill" / name / f"{datetime.now():%Y%m%d-%H%M%S}")
         run_dir.mkdir(parents=True, exist_ok=True)
-        video_cfg = DictConfig({"skill": skill, "algo": {"time_feature": False}, "video_camera": cfg.video_camera})
-        record_video(model, video_cfg, run_dir / "eval.mp4", min(3, cfg.episodes), int(cfg.seed))
+        camera = OmegaConf.to_container(cfg.video_camera, resolve=True)
+        record_video(model, skill, camera, run_dir / "eval.mp4", min(3, cfg.episodes), int(cfg.seed))
         report["video"] = str(run_dir / "eval.mp4")
     if console is not None:
         failed = [int(cfg.seed) + i for i, ok in enumerate(result.successes) if not ok]
@@ -81,14 +81,13 @@ def collect_observations(skill: DictConfig, model, episodes: int, seed: int) -> 
     """Observations (stacked per key) from ``episodes`` policy rollouts, for parity checks."""
     env = make_env(skill)
     rows: dict[str, list] = {k: [] for k in OBS_KEYS}
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + i)
-        done = False
-        while not done:
-            for k in OBS_KEYS:
-                rows[k].append(obs[k])
-            obs, _, terminated, truncated, _ = env.step(model.predict(obs, deterministic=True)[0])
-            done = terminated or truncated
+
+    def act(obs: dict) -> np.ndarray:
+        for k in OBS_KEYS:
+            rows[k].append(obs[k])
+        return model.predict(obs, deterministic=True)[0]
+
+    evaluate(act, env, episodes, seed)
     env.close()
     return {k: np.asarray(v, dtype=np.float32) for k, v in rows.items()}
 

@@ -128,14 +128,15 @@ def load_policy(skill: str, checkpoint: str | Path | None = None, env: gym.Env |
             f"{skill!r} ({cfg.env_id}, task {dict(cfg.get('task') or {})}) gives {want} and {env.action_space.shape}: "
             "it belongs to another skill or scene; pass the matching skill or retrain"
         )
-    errors = []
-    for name, algo in algorithms().items():
-        try:
-            # HER replay buffers need an env at load time, even when only predicting.
-            return algo.load(path, env=env, device=device)
-        except Exception as exc:  # noqa: BLE001 (reported below)
-            errors.append(f"{name}: {type(exc).__name__}: {exc}")
-    raise SkillError(f"checkpoint {path} could not be loaded as SAC or TQC ({'; '.join(errors)[:300]}); retrain it")
+    from sb3_contrib.tqc.policies import TQCPolicy
+
+    policy_class = data.get("policy_class")
+    name = "tqc" if isinstance(policy_class, type) and issubclass(policy_class, TQCPolicy) else "sac"
+    try:
+        # HER replay buffers need an env at load time, even when only predicting.
+        return algorithms()[name].load(path, env=env, device=device)
+    except Exception as exc:  # noqa: BLE001 (SB3 raises many kinds)
+        raise SkillError(f"checkpoint {path} could not be loaded as {name.upper()} ({exc}); retrain it") from exc
 
 
 @dataclass

@@ -71,7 +71,10 @@ def validate(cfg: DictConfig) -> int:
         raise ConfigError(f"n_envs must be a positive integer, got {cfg.n_envs!r}")
     if cfg.eval.every < 0 or cfg.eval.episodes < 1 or cfg.eval.video_episodes < 0:
         raise ConfigError("eval.every must be >= 0, eval.episodes >= 1 and eval.video_episodes >= 0")
-    PriorConfig(**section(cfg, "skill.prior"))  # raises ValueError with the prior's name
+    try:
+        PriorConfig(**section(cfg, "skill.prior"))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"skill.prior: {exc}") from exc
     return int(total)
 
 
@@ -173,8 +176,7 @@ class TrainMonitor(BaseCallback):
         self.start = time.perf_counter()
         self.start_steps = 0
         self.progress = None
-        self.wall_offset = wall_offset
-        """Wall-clock seconds of earlier sessions of a resumed run."""
+        self.wall_offset = wall_offset  # wall-clock seconds of earlier sessions of a resumed run
 
     def _on_training_start(self) -> None:
         self.start = self.t_begin = time.perf_counter()
@@ -282,21 +284,20 @@ def _start_wandb(cfg: DictConfig, run_dir: Path) -> Any:
     )
 
 
-def record_video(model: Any, cfg: DictConfig, path: Path, episodes: int, seed: int) -> EvalResult:
-    """Evaluation episodes through the video camera, captioned, written to ``path`` (MP4)."""
-    env = make_env(
-        cfg.skill, render_mode="rgb_array", camera=section(cfg, "video_camera"), time_feature=cfg.algo.time_feature
-    )
+def record_video(
+    model: Any, skill: DictConfig, camera: dict, path: Path, episodes: int, seed: int, time_feature: bool = False
+) -> EvalResult:
+    """Evaluation episodes of ``skill`` through ``camera``, captioned, written to ``path`` (MP4)."""
+    env = make_env(skill, render_mode="rgb_array", camera=camera, time_feature=time_feature)
     frames: list[np.ndarray] = []
-    outcome: dict[int, bool] = {}
 
     def on_frame(frame: np.ndarray, episode: int, step: int) -> None:
-        frames.append(caption(frame, f"{cfg.skill.name}  episode {episode + 1}/{episodes}  step {step}"))
+        frames.append(caption(frame, f"{skill.name}  episode {episode + 1}/{episodes}  step {step}"))
 
     def on_episode(i: int, success: bool) -> None:
-        outcome[i] = success
+        # Hold the last frame for half a second with the outcome written on it.
         label = "success" if success else "failure"
-        frames.extend([caption(frames[-1], f"{cfg.skill.name}  episode {i + 1}/{episodes}  {label}")] * 12)
+        frames.extend([caption(frames[-1], f"{skill.name}  episode {i + 1}/{episodes}  {label}")] * 12)
 
     result = evaluate(model, env, episodes, seed, on_episode=on_episode, on_frame=on_frame)
     env.close()
@@ -406,7 +407,15 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
             wandb_run.finish()
     wall = time.perf_counter() - t0 + wall_offset
     if cfg.eval.video_episodes:
-        record_video(model, cfg, run_dir / "eval.mp4", int(cfg.eval.video_episodes), int(cfg.eval.seed))
+        record_video(
+            model,
+            cfg.skill,
+            section(cfg, "video_camera"),
+            run_dir / "eval.mp4",
+            int(cfg.eval.video_episodes),
+            int(cfg.eval.seed),
+            cfg.algo.time_feature,
+        )
     final = monitor.history[-1]
     card = {
         "skill": cfg.skill.name,
