@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -152,7 +153,46 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0 if report["max_abs_diff"] <= cfg.tolerance else 1
 
 
+def _instruction_args(args: argparse.Namespace) -> tuple[str | None, list[str]]:
+    """Split the positional instruction from Hydra overrides ("seed=3" alone is an override)."""
+    instruction, overrides = args.instruction, list(args.overrides)
+    if instruction is not None and re.fullmatch(r"[\w.@/+~-]+=\S*", instruction):
+        return None, [instruction, *overrides]
+    return instruction, overrides
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Perceive the scene of a seed and plan an instruction. Prints the plan, or the refusal
+    ({"error": ..., "plan": []}, exit status 2), as JSON on stdout and nothing else there.
+    Example: embodied plan "put the red cube on the blue cube, then push the green one left" seed=3"""
+    instruction, overrides = _instruction_args(args)
+    if args.cfg:
+        return _print_config("plan", overrides)
+    if instruction is None:
+        raise ConfigError('give an instruction in quotes: embodied plan "put the red cube on the blue cube" seed=3')
+    from embodied.planning import plan_instruction
+
+    cfg = load_config("plan", overrides)
+    outcome = plan_instruction(cfg, instruction)
+    result = outcome.result
+    if cfg.show_scene:
+        seen = ", ".join(f"{o.name} ({o.position[0]:+.2f}, {o.position[1]:+.2f})" for o in outcome.scene.objects)
+        console.print(f"[dim]seed {cfg.seed}: the camera sees {seen or 'nothing'}[/dim]")
+    if result.ok:
+        table = Table(title=f"plan ({cfg.planner.name} planner, {result.seconds * 1000:.1f} ms)")
+        for col in ("#", "skill", "object", "target"):
+            table.add_column(col)
+        for i, goal in enumerate(result.plan.subgoals, start=1):
+            table.add_row(str(i), goal.skill, goal.object, f"{goal.target.relation}: {goal.target.value}")
+        console.print(table)
+    else:
+        console.print(f"[yellow]refused:[/yellow] {result.error}")
+    print(json.dumps(result.to_json()))
+    return 0 if result.ok else EXIT_BAD_INPUT
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    "plan": (cmd_plan, "plan an instruction in the perceived scene; prints JSON"),
     "demo": (cmd_demo, "build the scene, stack two cubes with scripted motions, write video + pictures"),
     "envs": (cmd_envs, "list the gymnasium skill environments"),
     "train": (cmd_train, "train a skill policy with stable-baselines3 + HER"),
@@ -175,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print JSON instead of a table")
             p.set_defaults(func=func)
             continue
+        if name == "plan":
+            p.add_argument("instruction", nargs="?", metavar="INSTRUCTION", help="what to do, in quotes")
         if name in ("eval-skill", "export"):
             p.add_argument("skill", nargs="?", metavar="SKILL", help="reach | push | pick_place")
         p.add_argument("overrides", nargs="*", metavar="key=value", help="Hydra overrides, e.g. seed=3")

@@ -73,40 +73,15 @@ VERB_PROTOTYPES: dict[str, tuple[str, ...]] = {
     "unsupported": UNSUPPORTED_VERBS,
 }
 
-NOUN_COLOURS = frozenset("orange banana lemon cherry tomato plum peach apricot chocolate rose wine grass sky ocean".split())
+NOUN_COLOURS = frozenset(
+    "orange banana lemon cherry tomato plum peach apricot chocolate rose wine grass sky ocean".split()
+)
 """Colour words that are also things: as the head of an object phrase ("the banana") they name a thing."""
 
-REGION_WORDS: dict[str, str] = {
-    "left": "left",
-    "leftmost": "left",
-    "right": "right",
-    "rightmost": "right",
-    "far": "far",
-    "back": "far",
-    "rear": "far",
-    "farthest": "far",
-    "furthest": "far",
-    "near": "near",
-    "front": "near",
-    "nearest": "near",
-    "close": "near",
-    "closest": "near",
-    "center": "center",
-    "centre": "center",
-    "middle": "center",
-    "central": "center",
-}
-"""Words naming a region of the table (left/right are the robot's, far/near from the robot)."""
-
-REGION_ADVERBS = {"leftwards": "left", "leftward": "left", "rightwards": "right", "rightward": "right"}
-REGION_NOUNS = frozenset(
-    "side sides edge part area region half end corner portion section zone spot bit third of the table".split()
-)
-
 FILLERS = frozenset(
-    "please pls thanks thank mind kindly now just also then next finally lastly afterwards first firstly second secondly third "
-    "thirdly fourth last start begin can could would will you robot hey hi ok okay well so i i'd id want need "
-    "like let's lets us go ahead and to that after once done with yes quickly carefully "
+    "please pls thanks thank mind kindly now just also then next finally lastly afterwards first firstly second "
+    "secondly third thirdly fourth last start begin can could would will you robot hey hi ok okay well so i i'd "
+    "id want need like let's lets us go ahead and to that after once done with yes quickly carefully "
     "gently slowly".split()
 )
 """Words that carry no action, object or place in an imperative (removed before reading the verb)."""
@@ -120,21 +95,5 @@ NON_COLOUR_MODIFIERS = frozenset(
     "story storey".split()
 )
 """Adjectives that do not pick out one cube in this scene (all cubes share them)."""
-
-ON_WORDS = frozenset("on onto upon atop over above".split())
-NEXT_TO_WORDS = frozenset("beside besides by near alongside against nearby".split())
-UNSUPPORTED_RELATIONS = {
-    "behind": "behind",
-    "between": "between",
-    "under": "under",
-    "underneath": "under",
-    "below": "under",
-    "beneath": "under",
-    "inside": "inside",
-    "around": "around",
-    "in front of": "in front of",
-    "away from": "away from",
-}
-"""Relations the skills cannot make hold; named in the refusal."""
 
 QUESTION_WORDS = frozenset("what which who whom whose why how where when is are does do did".split())

@@ -191,11 +191,10 @@ def perceive(
     return Scene(objects, np.asarray(table_center, dtype=np.float64), np.asarray(table_size, dtype=np.float64))
 
 
-def perceive_world(world, segmentation_camera=None) -> Scene:
-    """Perceive a :class:`sims.world.TabletopWorld` through its overhead camera."""
-    camera = segmentation_camera or world.camera
+def perceive_world(world, frame: CameraFrame | None = None) -> Scene:
+    """Perceive a :class:`sims.world.TabletopWorld` through its overhead camera (or a given frame of it)."""
     return perceive(
-        camera.render(),
+        frame if frame is not None else world.camera.render(),
         background=[world.robot.name],
         table_center=world.scene.table_center,
         table_size=world.scene.table_size,

@@ -189,6 +189,10 @@ class PyBulletClient:
             self.body_id(body), link, lateralFriction=lateral, spinningFriction=spinning, physicsClientId=self._id
         )
 
+    def set_color(self, name: str, rgba: Sequence[float]) -> None:
+        """Repaint a body's base visual (RGBA in [0, 1])."""
+        pb.changeVisualShape(self.body_id(name), -1, rgbaColor=list(rgba), physicsClientId=self._id)
+
     def remove_body(self, name: str) -> None:
         body = self._bodies.pop(name)
         del self._names[body]

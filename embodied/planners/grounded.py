@@ -31,7 +31,10 @@ _SIDE = r"(?:side|edge|end|part|area|region|half|corner|portion|section|zone|thi
 # relation tokens the clause reader understands.
 _REWRITES: list[tuple[str, str]] = [
     (r"\b(?:don't|dont|do not|never|doesn't|shouldn't)\b", " NEGATION "),
-    (r"\b\d+(?:\.\d+)? ?(?:cm|centimet(?:er|re)s?|mm|millimet(?:er|re)s?|m|met(?:er|re)s?|inch(?:es)?|in)\b", " DISTANCE "),
+    (
+        r"\b\d+(?:\.\d+)? ?(?:cm|centimet(?:er|re)s?|mm|millimet(?:er|re)s?|m|met(?:er|re)s?|inch(?:es)?|in)\b",
+        " DISTANCE ",
+    ),
     (r"\bso (?:that )?(?:it|they) (?:is|are|'s|sits|rests|ends up|lands)\b", " "),
     (r"\bfrom (?:the )?top to (?:the )?bottom\b|\btop[- ]down\b", " TOP_DOWN "),
     (r"\bfrom (?:the )?bottom to (?:the )?top\b|\bbottom[- ]up\b", " "),
@@ -58,8 +61,8 @@ _REWRITES: list[tuple[str, str]] = [
     (r"\b(?:at|on|to) the (?:very )?top\b|\bon top\b|\bat top\b|\bas the top\b", " TOP "),
     (r"\b(?:at|on|as) the (?:very )?(?:bottom|base)\b|\bat (?:the )?bottom\b|\bas (?:the )?base\b", " BOTTOM "),
     (
-        rf"\b(?:(?:to|into|in|at|toward|towards|on|over to|over) )?the {_REGION}(?:most)?(?:[- ]hand)?(?:[- ]{_REGION})?"
-        rf"(?: {_SIDE})?(?: of the (?:table|workspace|desk|table top))?\b",
+        rf"\b(?:(?:to|into|in|at|toward|towards|on|over to|over) )?the {_REGION}(?:most)?(?:[- ]hand)?"
+        rf"(?:[- ]{_REGION})?(?: {_SIDE})?(?: of the (?:table|workspace|desk|table top))?\b",
         r" REGION_\1 ",
     ),
     (rf"\b(?:to|toward|towards|into) {_REGION}\b", r" REGION_\1 "),
