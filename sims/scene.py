@@ -22,6 +22,33 @@ _PEDESTAL_RGBA = (0.25, 0.25, 0.28, 1.0)
 _FLOOR_FRICTION = 0.8
 
 
+def region_bounds(
+    table_center: Sequence[float], table_size: Sequence[float], region: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lower (2,), upper (2,)) x-y bounds of a named region of a table top.
+
+    "left"/"right" are the outer thirds along y (robot's left is +y), "far"/"near" the
+    outer thirds along x (far is away from the robot), "center"/"middle" the middle
+    third in both x and y.
+    """
+    center, size = np.asarray(table_center, dtype=np.float64)[:2], np.asarray(table_size, dtype=np.float64)
+    lo, hi = center - size / 2, center + size / 2
+    third = size / 3
+    if region == "left":
+        lo[1] = hi[1] - third[1]
+    elif region == "right":
+        hi[1] = lo[1] + third[1]
+    elif region == "far":
+        lo[0] = hi[0] - third[0]
+    elif region == "near":
+        hi[0] = lo[0] + third[0]
+    elif region in ("center", "middle"):
+        lo, hi = lo + third, hi - third
+    else:
+        raise ValueError(f"unknown region {region!r}; regions: {', '.join(REGION_NAMES)}, middle")
+    return lo, hi
+
+
 class TabletopScene:
     """Builds the table and cubes in a :class:`PyBulletClient` and places cubes by seed.
 
@@ -70,27 +97,8 @@ class TabletopScene:
 
     # -- regions ---------------------------------------------------------------------
     def region_bounds(self, region: str) -> tuple[np.ndarray, np.ndarray]:
-        """(lower (2,), upper (2,)) x-y bounds of a named region of the table top.
-
-        "left"/"right" are the outer thirds along y (robot's left is +y), "far"/"near" the
-        outer thirds along x (far is away from the robot), "center"/"middle" the middle
-        third in both x and y.
-        """
-        lo, hi = self.table_lower.copy(), self.table_upper.copy()
-        third = self.table_size / 3
-        if region == "left":
-            lo[1] = hi[1] - third[1]
-        elif region == "right":
-            hi[1] = lo[1] + third[1]
-        elif region == "far":
-            lo[0] = hi[0] - third[0]
-        elif region == "near":
-            hi[0] = lo[0] + third[0]
-        elif region in ("center", "middle"):
-            lo, hi = lo + third, hi - third
-        else:
-            raise ValueError(f"unknown region {region!r}; regions: {', '.join(REGION_NAMES)}, middle")
-        return lo, hi
+        """(lower (2,), upper (2,)) x-y bounds of a named region of the table top (see :func:`region_bounds`)."""
+        return region_bounds(self.table_center, self.table_size, region)
 
     def in_region(self, position: Sequence[float], region: str) -> bool:
         """True if the x-y of ``position`` lies inside ``region``."""
