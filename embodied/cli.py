@@ -191,7 +191,159 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0 if result.ok else EXIT_BAD_INPUT
 
 
+def _show_plan(result, title: str) -> None:
+    if result.ok:
+        table = Table(title=f"{title} ({result.seconds * 1000:.1f} ms)")
+        for col in ("#", "skill", "object", "target"):
+            table.add_column(col)
+        for i, goal in enumerate(result.plan.subgoals, start=1):
+            table.add_row(str(i), goal.skill, goal.object, f"{goal.target.relation}: {goal.target.value}")
+        console.print(table)
+    else:
+        console.print(f"[yellow]refused:[/yellow] {result.error}")
+
+
+def _run_events(kind: str, info: dict) -> None:
+    if kind == "plan":
+        _show_plan(info["result"], "plan")
+    elif kind == "start":
+        again = " (again: it stopped holding)" if info.get("replanned") else ""
+        g = info["subgoal"]
+        rel, value = next(iter(g["target"].items()))
+        console.print(f"[bold]{info['index'] + 1}.[/bold] {g['skill']} {g['object']} {rel} {value}{again} ...")
+    elif kind == "attempt" and info["attempt"] > 1:
+        console.print(f"   retry {info['attempt'] - 1}")
+    elif kind == "done":
+        mark = "[green]done[/green]" if info["outcome"] == "success" else f"[red]failed[/red]: {info['reason']}"
+        console.print(f"   {mark} ({info['sim_steps']} steps, {info['seconds']:.1f} s)")
+    elif kind == "replan":
+        console.print(f"[yellow]replanning:[/yellow] {info['subgoal']['object']} {info['reason']}")
+    elif kind == "stop":
+        console.print(f"[red]stopping safely[/red] (gripper open, arm home): {info['reason']}")
+
+
+def _summarise(report: dict) -> None:
+    if report["error"]:
+        console.print(f"[yellow]nothing moved:[/yellow] {report['error']}")
+        return
+    verdict = "[green]success[/green]" if report["success"] else f"[red]failed[/red]: {report['reason']}"
+    console.print(f"{verdict} in {report['wall_seconds']:.1f} s wall-clock, {report['replans']} replan(s)")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job: plan INSTRUCTION from the camera, execute it with the skills, check every
+    sub-goal from the camera (retry, replan), write report.json and run.mp4, print the report's
+    path last. Exit 0 on success, 1 if execution failed, 2 if the instruction was refused.
+    Without an instruction: an interactive prompt on one persistent scene (type help).
+    Example: embodied run "put the red cube on the blue cube, then push the green cube to the left" seed=3"""
+    instruction, overrides = _instruction_args(args)
+    if args.cfg:
+        return _print_config("run", overrides)
+    from embodied.run import Session, prepare_run_dir
+
+    cfg = load_config("run", overrides)
+    run_dir = prepare_run_dir(cfg)
+    session = Session(cfg, _run_events)
+    try:
+        if instruction is not None:
+            outcome = session.run(instruction, run_dir)
+            _summarise(outcome.report)
+            print(outcome.report_path)
+            if outcome.report["error"]:
+                return EXIT_BAD_INPUT
+            return 0 if outcome.report["success"] else 1
+        return _interactive(session, run_dir)
+    finally:
+        session.close()
+
+
+def _interactive(session, run_dir) -> int:
+    console.print(
+        f"[bold]embodied[/bold]: one scene (seed {session.seed}); type an instruction, "
+        "'scene', 'reset [SEED]', 'help' or 'quit'."
+    )
+    n = 0
+    while True:
+        console.print("[bold cyan]>[/bold cyan] ", end="")
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        text = line.strip()
+        if text in ("quit", "exit", "q"):
+            return 0
+        if not text:
+            continue
+        if text == "help":
+            console.print("instructions such as 'put the red cube on the blue cube'; scene; reset [SEED]; quit")
+            continue
+        if text == "scene":
+            for o in session.controller.perceive().objects:
+                console.print(f"  {o.name}: ({o.position[0]:+.3f}, {o.position[1]:+.3f}, {o.position[2]:+.3f})")
+            continue
+        if text.split()[0] == "reset":
+            parts = text.split()
+            seed = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else session.seed + 1
+            session.reset(seed)
+            console.print(f"new scene, seed {seed}")
+            continue
+        n += 1
+        outcome = session.run(text, run_dir / f"{n:03d}")
+        _summarise(outcome.report)
+        print(outcome.report_path, flush=True)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run an instruction suite (goal predicates) over several seeds and CALVIN-style chains of 5;
+    print plan and execution success, per-family results, time per instruction and the average
+    chain length; save eval.json and success_by_family.png. The last line is eval.json's path.
+    Example: embodied eval seeds=[0,1,2] chains=10 skills=scripted"""
+    if args.cfg:
+        return _print_config("eval", args.overrides)
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from embodied.evaluation import evaluate, plot
+    from embodied.run import default_run_dir
+
+    cfg = load_config("eval", args.overrides)
+    run_dir = Path(cfg.run_dir) if cfg.run_dir else default_run_dir("eval", 0)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("loading", total=None)
+        results = evaluate(
+            cfg, lambda text, done, total: bar.update(task, description=text, completed=done, total=total)
+        )
+    (run_dir / "eval.json").write_text(json.dumps(results, indent=2))
+    plot(results, run_dir / "success_by_family.png")
+    table = Table(title=f"{results['suite']} suite: {results['skills']} skills, {results['planner']} planner")
+    table.add_column("family")
+    table.add_column("execution success", justify="right")
+    table.add_column("runs", justify="right")
+    for fam, v in results["by_family"].items():
+        table.add_row(fam, f"{100 * v['success']:.1f}%", str(v["runs"]))
+    console.print(table)
+    pct = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+    console.print(
+        f"plan success {pct(results['plan_success'])}, execution success {pct(results['execution_success'])} "
+        f"({results['runs']} runs), three-cube towers {pct(results['three_cube_tower_success'])}, "
+        f"claims agree with ground truth {pct(results['claims_agree_with_truth'])}, "
+        f"{results['mean_seconds_per_instruction']} s per instruction"
+    )
+    if results["average_chain_length"] is not None:
+        console.print(
+            f"chains: average length {results['average_chain_length']:.2f} / {results['chain_length']} "
+            f"over {results['chains']} chains; success at k: {results['chain_success_at']}"
+        )
+    print(run_dir / "eval.json")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    "eval": (cmd_eval, "run an instruction suite + CALVIN-style chains; eval.json + plot"),
+    "run": (cmd_run, "the main job: plan, execute and check an instruction; report.json + video"),
     "plan": (cmd_plan, "plan an instruction in the perceived scene; prints JSON"),
     "demo": (cmd_demo, "build the scene, stack two cubes with scripted motions, write video + pictures"),
     "envs": (cmd_envs, "list the gymnasium skill environments"),
@@ -215,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print JSON instead of a table")
             p.set_defaults(func=func)
             continue
-        if name == "plan":
+        if name in ("plan", "run"):
             p.add_argument("instruction", nargs="?", metavar="INSTRUCTION", help="what to do, in quotes")
         if name in ("eval-skill", "export"):
             p.add_argument("skill", nargs="?", metavar="SKILL", help="reach | push | pick_place")

@@ -38,6 +38,8 @@ class ControllerConfig:
     """After releasing, the gripper rises this far above the placed object, m."""
     approach_height: float = 0.03
     """pick_place first brings the object this far above its goal, then lowers it, m."""
+    push_leg: float = 0.08
+    """Longest single push toward a via point, m; longer pushes are split."""
     release_steps: int = 8
     """Control steps the gripper opens, arm still, before retreating."""
     settle_steps: int = 10
@@ -139,6 +141,18 @@ class Controller:
         # still the cube that was seen there before, at the place it was seen.
         objects = []
         for o in scene.objects:
+            above = any(
+                p is not o
+                and np.linalg.norm(p.position[:2] - o.position[:2]) < s
+                and p.position[2] > o.position[2] + 0.5 * s
+                for p in scene.objects
+            )
+            if above and o.name in self._memory:
+                # Partly covered: the visible sliver's centroid is not the cube's centre; keep
+                # where the whole cube was last seen.
+                m = self._memory[o.name]
+                if np.linalg.norm(m.position[:2] - o.position[:2]) < 1.5 * s:
+                    o = replace(m, pixels=o.pixels, instance=o.instance)
             if o.name not in self._memory:
                 same = [m for m in self._memory.values() if m.colour == o.colour and m.name not in scene.names]
                 if same:
@@ -211,6 +225,12 @@ class Controller:
         self._clear_view()
 
     # -- execution -------------------------------------------------------------------------
+    def _body(self, scene: Scene, name: str) -> str:
+        """The simulated body behind a perceived object: the tracker's handle is its instance id."""
+        obj = scene.get(name)
+        labels = self.world.client.body_names
+        return labels.get(obj.instance & ((1 << 24) - 1), name) if obj.instance >= 0 else name
+
     def attempt(self, goal: SubGoal) -> tuple[bool, int, str | None]:
         """One attempt: goal position from perception, skill, release, clear view, check."""
         start_steps = self._steps
@@ -220,14 +240,23 @@ class Controller:
         except TargetError as exc:
             return False, 0, str(exc)
         executor = self.library.get(goal.skill)
+        body = self._body(scene, goal.object)
         budget = self.config.max_steps
         if goal.skill == "pick_place":
             # Come down onto the goal from above: carried sideways at the goal's height, the
             # cube would sweep whatever it is being put on.
             above = target + np.array([0.0, 0.0, self.config.approach_height])
-            run = executor.run(self.world, goal.object, above, budget, self._tick, tolerance=0.02)
+            run = executor.run(self.world, body, above, budget, self._tick, tolerance=0.02)
             budget = max(budget - run.steps, 1)
-        run = executor.run(self.world, goal.object, target, budget, self._tick)
+        elif goal.skill == "push":
+            # Long pushes in short legs: a cube pushed far at full speed slides past its goal.
+            start = self.world.client.base_pose(body)[0]
+            legs = int(np.ceil(np.linalg.norm((target - start)[:2]) / self.config.push_leg))
+            for k in range(1, legs):
+                via = start + (target - start) * k / legs
+                run = executor.run(self.world, body, via, budget, self._tick, tolerance=0.03)
+                budget = max(budget - run.steps, 1)
+        run = executor.run(self.world, body, target, budget, self._tick)
         if run.error:
             self._clear_view()
             return False, self._steps - start_steps, run.error
@@ -270,6 +299,8 @@ class Controller:
                 self.safe_stop(result.reason)
                 result.final_scene = self.perceive()
                 return result
+            # A later sub-goal that moves the same object again supersedes the earlier one.
+            achieved = [g for g in achieved if g.object != goal.object]
             achieved.append(goal)
             # Inner-Monologue check: did anything achieved earlier stop holding?
             scene = self.perceive()

@@ -62,6 +62,7 @@ class PerceivedObject:
         position: (3,) estimated centre, world frame, m.
         size: estimated edge length, m.
         pixels: number of pixels showing the object.
+        instance: the segmentation instance id it was read from (a tracker's handle), -1 if none.
     """
 
     name: str
@@ -70,6 +71,7 @@ class PerceivedObject:
     position: np.ndarray
     size: float
     pixels: int
+    instance: int = -1
 
     def describe(self) -> dict:
         return {
@@ -159,7 +161,7 @@ def perceive(
         raise ValueError("perception needs a segmentation mask: render with segmentation=True")
     ignore = FIXTURES | set(background)
     points = frame.points_world()
-    seen: list[tuple[str, str, np.ndarray, float, int]] = []
+    seen: list[tuple[str, str, np.ndarray, float, int, int]] = []
     ids, counts = np.unique(frame.segmentation, return_counts=True)
     for body, count in zip(ids.tolist(), counts.tolist(), strict=True):
         # Bits above 24 carry a link index; the body is the low bits (PyBullet's encoding).
@@ -176,18 +178,20 @@ def perceive(
         # Resting on the table or on another object: the centre is half an edge under the top.
         centre_z = top_z - min(size, height) / 2
         centre = np.array([*pts[top, :2].mean(axis=0), centre_z])
-        is_cube = aspect > 0.6 and height > 0.5 * size
+        # A box only when clearly elongated and longer than it could be as a partly hidden cube.
+        extent = np.ptp(pts[top, :2], axis=0) if top.sum() > 1 else np.zeros(2)
+        is_cube = not (aspect < 0.45 and float(extent.max()) > 1.4 * min(size, height) and height > 0)
         colour = colour_name(frame.rgb[mask][top].mean(axis=0))
-        seen.append((colour, "cube" if is_cube else "box", centre, size, count))
+        seen.append((colour, "cube" if is_cube else "box", centre, size, count, body))
     # Stable naming: sort look-alikes by position (near to far, then right to left).
     seen.sort(key=lambda s: (s[0], s[1], round(s[2][0], 3), round(s[2][1], 3)))
     objects: list[PerceivedObject] = []
     used: dict[str, int] = {}
-    for colour, shape, centre, size, count in seen:
+    for colour, shape, centre, size, count, body in seen:
         base = f"{colour}_{shape}"
         used[base] = used.get(base, 0) + 1
         name = base if used[base] == 1 else f"{base}_{used[base]}"
-        objects.append(PerceivedObject(name, colour, shape, centre, size, count))
+        objects.append(PerceivedObject(name, colour, shape, centre, size, count, body))
     return Scene(objects, np.asarray(table_center, dtype=np.float64), np.asarray(table_size, dtype=np.float64))
 
 

@@ -55,13 +55,13 @@ class ActionSource(Protocol):
     def __call__(self, observation: np.ndarray, achieved: np.ndarray, goal: np.ndarray) -> np.ndarray: ...
 
 
-def _prior_source(skill_cfg: Any) -> ActionSource:
+def _prior_source(skill_cfg: Any, overrides: dict) -> ActionSource:
     import torch
 
     from embodied.priors import ObsLayout, PriorConfig, prior_action
 
     layout = ObsLayout(**dict(skill_cfg.layout))
-    prior = PriorConfig(**dict(skill_cfg.prior))
+    prior = PriorConfig(**{**dict(skill_cfg.prior), **overrides})
     dim = 4 if skill_cfg.name == "pick_place" else 3
 
     def act(observation: np.ndarray, achieved: np.ndarray, goal: np.ndarray) -> np.ndarray:
@@ -72,11 +72,19 @@ def _prior_source(skill_cfg: Any) -> ActionSource:
     return act
 
 
-def _policy_source(skill: str, checkpoint: str | None) -> ActionSource:
+def _policy_source(skill: str, checkpoint: str | None, overrides: dict) -> ActionSource:
+    from dataclasses import replace
+
     from embodied.skills import load_policy
 
     model = load_policy(skill, checkpoint)
     model.get_env().close()  # the env was only needed to check spaces and load HER
+    actor = model.policy.actor
+    if overrides and hasattr(actor, "prior_config"):
+        try:
+            actor.prior_config = replace(actor.prior_config, **overrides)
+        except TypeError as exc:
+            raise SkillUnavailable(f"bad prior override for {skill}: {exc}") from exc
 
     def act(observation: np.ndarray, achieved: np.ndarray, goal: np.ndarray) -> np.ndarray:
         obs = {
@@ -100,7 +108,14 @@ class SkillExecutor:
         stop_tolerance: the run ends when the object is this close to the goal, m.
     """
 
-    def __init__(self, name: str, source: str, checkpoint: str | None = None, stop_tolerance: float = 0.01) -> None:
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        checkpoint: str | None = None,
+        stop_tolerance: float = 0.01,
+        prior_overrides: dict | None = None,
+    ) -> None:
         from embodied.skills import skill_config
 
         if name not in CATALOGUE:
@@ -110,7 +125,14 @@ class SkillExecutor:
         self.name, self.source, self.stop_tolerance = name, source, stop_tolerance
         self.config = skill_config(name)
         self.uses_gripper = name == "pick_place"
-        self.act = _policy_source(name, checkpoint) if source == "learned" else _prior_source(self.config)
+        overrides = dict(prior_overrides or {})
+        if source == "learned":
+            self.act = _policy_source(name, checkpoint, overrides)
+        else:
+            try:
+                self.act = _prior_source(self.config, overrides)
+            except (TypeError, ValueError) as exc:
+                raise SkillUnavailable(f"bad prior override for {name}: {exc}") from exc
 
     def observation(self, world: Any, obj: str) -> np.ndarray:
         """The skill env's flat observation for ``obj`` in ``world`` (robot part + object + distractors)."""
@@ -166,6 +188,8 @@ class SkillLibrary:
         source: ``learned`` (default: the shipped SB3 policies) or ``scripted``.
         checkpoints: optional ``skill -> SB3 zip`` overrides for learned skills.
         stop_tolerance: per-skill stop tolerance, m.
+        prior_overrides: per-skill changes to the motion prior's settings at execution time
+            (both sources: a learned policy's residual is added to its prior).
     """
 
     def __init__(
@@ -173,19 +197,25 @@ class SkillLibrary:
         source: str = "learned",
         checkpoints: dict[str, str] | None = None,
         stop_tolerance: dict[str, float] | None = None,
+        prior_overrides: dict[str, dict] | None = None,
     ) -> None:
         if source not in SKILL_SOURCES:
             raise SkillUnavailable(f"skills must be one of {', '.join(SKILL_SOURCES)}, got {source!r}")
         self.source = source
         self.checkpoints = dict(checkpoints or {})
         self.stop_tolerance = {"pick_place": 0.01, "push": 0.02, **(stop_tolerance or {})}
+        self.prior_overrides = {k: dict(v) for k, v in (prior_overrides or {}).items()}
         self._executors: dict[str, SkillExecutor] = {}
 
     def get(self, skill: str) -> SkillExecutor:
         """The executor for ``skill``; raises :class:`SkillUnavailable` (or ``SkillError``) if none."""
         if skill not in self._executors:
             self._executors[skill] = SkillExecutor(
-                skill, self.source, self.checkpoints.get(skill), self.stop_tolerance.get(skill, 0.01)
+                skill,
+                self.source,
+                self.checkpoints.get(skill),
+                self.stop_tolerance.get(skill, 0.01),
+                self.prior_overrides.get(skill),
             )
         return self._executors[skill]
 
@@ -193,3 +223,11 @@ class SkillLibrary:
         """Build every executor a plan needs, so a missing policy fails before any motion."""
         for s in skills:
             self.get(s)
+
+
+def library_from_config(skills_cfg: Any) -> SkillLibrary:
+    """A :class:`SkillLibrary` from a ``configs/skills/*`` entry."""
+    from omegaconf import OmegaConf
+
+    c = OmegaConf.to_container(skills_cfg, resolve=True) if not isinstance(skills_cfg, dict) else skills_cfg
+    return SkillLibrary(c.get("source", "learned"), c.get("checkpoints"), None, c.get("prior_overrides"))

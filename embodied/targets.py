@@ -26,6 +26,7 @@ class Geometry:
         object_size: cube edge, m.
         side_gap: centre-to-centre distance used for next to / left of / right of, m.
         edge_margin: goals keep this far from the table edge, m.
+        min_move: region goals are at least this far from where the object is, when possible, m.
     """
 
     table_center: tuple[float, float, float] = (0.5, 0.0, 0.0)
@@ -33,6 +34,7 @@ class Geometry:
     object_size: float = 0.04
     side_gap: float = 0.07
     edge_margin: float = 0.03
+    min_move: float = 0.06
 
     @property
     def rest_z(self) -> float:
@@ -75,11 +77,15 @@ def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometr
         hi = np.minimum(
             hi - g.object_size, np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2 - g.edge_margin
         )
-        centre = (lo + hi) / 2
-        grid = [np.array([x, y]) for x in np.linspace(lo[0], hi[0], 5) for y in np.linspace(lo[1], hi[1], 5)]
-        # Prefer free spots near the region's centre; the object itself does not block.
+        grid = [np.array([x, y]) for x in np.linspace(lo[0], hi[0], 7) for y in np.linspace(lo[1], hi[1], 7)]
+        # The free spot nearest the object (short moves are fast and overshoot little; the
+        # grid keeps a cube's width inside the region's border, so small errors still land in
+        # it); the object itself does not block.
         free = [p for p in grid if _clearance(p, positions, (obj,)) >= clear]
-        best = min(free or grid, key=lambda p: (np.linalg.norm(p - centre), -_clearance(p, positions, (obj,))))
+        # ... but not a nudge of a few cm: the skills were trained on longer moves, and a push
+        # that starts right at its goal tends to flick the cube away.
+        far_enough = [p for p in free if np.linalg.norm(p - here[:2]) >= g.min_move] or free
+        best = min(far_enough or grid, key=lambda p: (np.linalg.norm(p - here[:2]), -_clearance(p, positions, (obj,))))
         return np.array([best[0], best[1], g.rest_z])
     if value not in positions:
         raise TargetError(f"{value} is not visible (it may be under another object)")
@@ -89,16 +95,18 @@ def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometr
     if rel == "next_to":
         dirs = [np.array(d, dtype=np.float64) for d in ((0, 1), (0, -1), (-1, 0), (1, 0))]
     else:
-        dirs = [np.array((0.0, 1.0 if rel == "left_of" else -1.0))]
+        side = 1.0 if rel == "left_of" else -1.0
+        # Straight beside first, then slightly in front or behind (still clearly to that side).
+        dirs = [np.array((dx, side)) for dx in (0.0, -0.5, 0.5)]
     candidates = []
-    for scale in (1.0, 1.3, 1.6):
+    for scale in (1.0, 1.3, 0.8, 1.6):
         for d in dirs:
             xy = ref[:2] + d * g.side_gap * scale
             if _on_table(xy, g) and _clearance(xy, positions, (obj, value)) >= clear:
                 candidates.append((scale, float(np.linalg.norm(xy - here[:2])), xy))
     if not candidates:
         raise TargetError(f"no free room {rel.replace('_', ' ')} {value} on the table")
-    _, _, xy = min(candidates, key=lambda c: (c[0], c[1]))
+    _, _, xy = candidates[0] if rel != "next_to" else min(candidates, key=lambda c: (c[0], c[1]))
     return np.array([xy[0], xy[1], g.rest_z])
 
 

@@ -1,0 +1,277 @@
+"""`embodied eval`: an instruction suite over several seeds, and CALVIN-style chains of 5.
+
+Success is judged from the simulator's final object positions with the same predicates the
+controller checks from the camera (:func:`embodied.targets.holds`), so the two can be
+compared: the report's claim and the ground truth must agree.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from embodied.config import ConfigError
+from embodied.plan import PlanError, SubGoal, Target
+from embodied.planners import make_planner
+from embodied.run import Session
+from embodied.skill_library import library_from_config
+from embodied.targets import holds
+
+SUITES_DIR = Path(__file__).parent / "assets" / "suites"
+RELATIONS = ("on", "region", "next_to", "left_of", "right_of")
+
+
+def load_eval_suite(name_or_path: str) -> list[dict]:
+    """Entries of a suite: a shipped name (``tabletop``) or a JSONL path."""
+    path = Path(name_or_path)
+    if not path.exists():
+        path = SUITES_DIR / f"{name_or_path}.jsonl"
+    if not path.is_file():
+        shipped = ", ".join(p.stem for p in SUITES_DIR.glob("*.jsonl"))
+        raise ConfigError(f"suite {name_or_path!r} not found (a JSONL path, or one of: {shipped})")
+    entries = []
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            e = json.loads(line)
+            goals = [predicate(p) for p in e["goal"]]
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, PlanError) as exc:
+            raise ConfigError(f"{path}:{n}: bad suite entry ({exc})") from None
+        if not e.get("instruction") or not goals:
+            raise ConfigError(f"{path}:{n}: needs an instruction and at least one goal predicate")
+        entries.append(e)
+    return entries
+
+
+def predicate(p: dict) -> SubGoal:
+    """A goal predicate ``{"object": ..., RELATION: value}`` as a sub-goal (the skill is irrelevant)."""
+    rels = [r for r in RELATIONS if r in p]
+    if "object" not in p or len(rels) != 1:
+        raise ValueError(f"a predicate needs 'object' and one of {RELATIONS}: {p}")
+    return SubGoal(skill="pick_place", object=p["object"], target=Target(**{rels[0]: p[rels[0]]}))
+
+
+def truth_holds(session: Session, goals: list[SubGoal]) -> bool:
+    positions = session.world.scene.object_positions()
+    return all(holds(g, positions, session.controller.geometry) for g in goals)
+
+
+@dataclass
+class ChainTemplate:
+    relation: str
+    phrasings: tuple[str, ...]
+
+
+CHAIN_TEMPLATES = (
+    ChainTemplate("on", ("put the {x} on the {y}", "stack the {x} on top of the {y}", "place the {x} onto the {y}")),
+    ChainTemplate("next_to", ("put the {x} next to the {y}", "place the {x} beside the {y}")),
+    ChainTemplate("left_of", ("put the {x} to the left of the {y}", "move the {x} left of the {y}")),
+    ChainTemplate("right_of", ("put the {x} to the right of the {y}", "place the {x} on the right of the {y}")),
+    ChainTemplate("region", ("move the {x} to the {r} side of the table", "put the {x} in the {r} region")),
+    ChainTemplate("push", ("push the {x} to the {r} side", "slide the {x} towards the {r} side of the table")),
+)
+
+
+def _clear(name: str, positions: dict[str, np.ndarray], size: float) -> bool:
+    """Nothing rests on ``name``."""
+    p = positions[name]
+    return not any(
+        n != name and np.linalg.norm(q[:2] - p[:2]) < 0.8 * size and q[2] > p[2] + 0.5 * size
+        for n, q in positions.items()
+    )
+
+
+def sample_chain_step(session: Session, rng: np.random.Generator) -> tuple[str, SubGoal]:
+    """An instruction feasible in the current (true) state, and the predicate it must make hold."""
+    positions = session.world.scene.object_positions()
+    size = session.controller.geometry.object_size
+    names = sorted(positions)
+    movable = [n for n in names if _clear(n, positions, size)]
+    for _ in range(100):
+        t = CHAIN_TEMPLATES[int(rng.integers(len(CHAIN_TEMPLATES)))]
+        x = movable[int(rng.integers(len(movable)))]
+        phrase = t.phrasings[int(rng.integers(len(t.phrasings)))]
+        nice = lambda n: n.replace("_", " ")  # noqa: E731
+        if t.relation in ("region", "push"):
+            region = ("left", "right", "far", "near")[int(rng.integers(4))]
+            goal = SubGoal(skill="pick_place", object=x, target=Target(region=region))
+            if holds(goal, positions, session.controller.geometry) or positions[x][2] > 1.5 * size:
+                continue  # already there, or on top of another cube (pushing it would topple)
+            return phrase.format(x=nice(x), r=region), goal
+        others = [n for n in movable if n != x and positions[n][2] < 0.75 * size]
+        if not others:
+            continue
+        y = others[int(rng.integers(len(others)))]
+        goal = SubGoal(skill="pick_place", object=x, target=Target(**{t.relation: y}))
+        if holds(goal, positions, session.controller.geometry):
+            continue
+        return phrase.format(x=nice(x), y=nice(y)), goal
+    raise RuntimeError("no feasible chain step found")
+
+
+def evaluate(cfg: DictConfig, progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """Run the suite over ``cfg.seeds`` and ``cfg.chains`` chains per seed; return the results."""
+    entries = load_eval_suite(str(cfg.suite))
+    if cfg.limit:
+        entries = entries[: int(cfg.limit)]
+    seeds = list(cfg.seeds)
+    if not seeds or any(not isinstance(s, int) or s < 0 for s in seeds):
+        raise ConfigError(f"seeds must be a non-empty list of non-negative integers, got {seeds}")
+    planner = make_planner(cfg.planner)
+    library = library_from_config(cfg.skills)
+    sessions: dict[tuple, Session] = {}
+
+    def session_for(hide: list[str], seed: int) -> Session:
+        key = tuple(sorted(hide))
+        if key not in sessions:
+            sub = OmegaConf.merge(cfg, {"hide": list(key), "seed": seed, "video": False})
+            sessions[key] = Session(sub, planner=planner, library=library)
+        s = sessions[key]
+        s.reset(seed)
+        return s
+
+    rows = []
+    total = len(seeds) * (len(entries) + int(cfg.chains))
+    done = 0
+    try:
+        for seed in seeds:
+            for entry in entries:
+                session = session_for(entry.get("hide", []), seed)
+                goals = [predicate(p) for p in entry["goal"]]
+                start = time.perf_counter()
+                outcome = session.run(entry["instruction"], None)
+                seconds = time.perf_counter() - start
+                planned = outcome.plan.ok and _plan_predicates(outcome.report["plan"]) == _canon(entry["goal"])
+                ok = truth_holds(session, goals)
+                rows.append(
+                    {
+                        "seed": seed,
+                        "instruction": entry["instruction"],
+                        "family": entry.get("family", "other"),
+                        "three_cube_tower": _is_three_tower(entry["goal"]),
+                        "planned": bool(planned),
+                        "success": bool(ok),
+                        "claimed": bool(outcome.report["success"]),
+                        "seconds": round(seconds, 3),
+                        "reason": outcome.report["reason"],
+                    }
+                )
+                done += 1
+                if progress:
+                    progress(f"seed {seed}: {entry['instruction'][:50]}", done, total)
+        chains = []
+        for seed in seeds:
+            session = session_for([], seed)
+            rng = np.random.default_rng(10_000 + seed)
+            for c in range(int(cfg.chains)):
+                session.reset(seed * 1000 + c)
+                completed, steps = 0, []
+                for _ in range(int(cfg.chain_length)):
+                    text, goal = sample_chain_step(session, rng)
+                    session.run(text, None)
+                    ok = truth_holds(session, [goal])
+                    steps.append({"instruction": text, "success": ok})
+                    if not ok:
+                        break
+                    completed += 1
+                chains.append({"seed": seed, "chain": c, "completed": completed, "steps": steps})
+                done += 1
+                if progress:
+                    progress(f"seed {seed}: chain {c + 1}", done, total)
+    finally:
+        for s in sessions.values():
+            s.close()
+    return summarise(rows, chains, cfg)
+
+
+def _canon(preds: list[dict]) -> list[str]:
+    return sorted(json.dumps(p, sort_keys=True) for p in preds)
+
+
+def _plan_predicates(plan: list[dict]) -> list[str]:
+    out = []
+    for i, g in enumerate(plan):
+        if not any(later["object"] == g["object"] for later in plan[i + 1 :]):
+            out.append({"object": g["object"], **g["target"]})
+    return _canon(out)
+
+
+def _is_three_tower(goal: list[dict]) -> bool:
+    ons = [p for p in goal if "on" in p]
+    if len(ons) != 2 or len(goal) != 2:
+        return False
+    a, b = ons
+    return a["object"] == b["on"] or b["object"] == a["on"]
+
+
+def summarise(rows: list[dict], chains: list[dict], cfg: DictConfig) -> dict:
+    def rate(rs: list[dict], key: str) -> float | None:
+        return round(sum(r[key] for r in rs) / len(rs), 4) if rs else None
+
+    families: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        families[r["family"]].append(r)
+    towers = [r for r in rows if r["three_cube_tower"]]
+    lengths = [c["completed"] for c in chains]
+    return {
+        "suite": str(cfg.suite),
+        "skills": str(cfg.skills.source),
+        "planner": str(cfg.planner.name),
+        "seeds": list(cfg.seeds),
+        "instructions": len({r["instruction"] for r in rows}),
+        "runs": len(rows),
+        "plan_success": rate(rows, "planned"),
+        "execution_success": rate(rows, "success"),
+        "three_cube_tower_success": rate(towers, "success"),
+        "three_cube_tower_runs": len(towers),
+        "claims_agree_with_truth": rate([{**r, "agree": r["claimed"] == r["success"]} for r in rows], "agree"),
+        "mean_seconds_per_instruction": round(float(np.mean([r["seconds"] for r in rows])), 3) if rows else None,
+        "by_family": {k: {"success": rate(v, "success"), "runs": len(v)} for k, v in sorted(families.items())},
+        "chains": len(chains),
+        "chain_length": int(cfg.chain_length),
+        "average_chain_length": round(float(np.mean(lengths)), 3) if lengths else None,
+        "chain_success_at": {
+            str(k): round(float(np.mean([n >= k for n in lengths])), 4) for k in range(1, int(cfg.chain_length) + 1)
+        }
+        if lengths
+        else {},
+        "failures": [r for r in rows if not r["success"]][:50],
+        "chain_details": chains,
+    }
+
+
+def plot(results: dict, path: Path) -> Path:
+    """Bar chart of execution success per family (and the chain score) as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fams = results["by_family"]
+    names = list(fams)
+    values = [100 * (fams[n]["success"] or 0) for n in names]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    bars = ax.bar(names, values, color="#4C72B0")
+    ax.bar_label(bars, labels=[f"{v:.0f}%" for v in values], fontsize=8)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("execution success (%)")
+    chain = results.get("average_chain_length")
+    ax.set_title(
+        f"{results['suite']} suite, {results['skills']} skills, seeds {results['seeds']}: "
+        f"{100 * (results['execution_success'] or 0):.1f}% overall"
+        + (f"; chains {chain:.2f}/{results['chain_length']}" if chain is not None else ""),
+        fontsize=9,
+    )
+    plt.setp(ax.get_xticklabels(), rotation=20, ha="right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
