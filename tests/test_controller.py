@@ -1,0 +1,161 @@
+"""The hierarchical controller: camera-checked sub-goals, retries, replanning, safe stop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embodied.config import load_config
+from embodied.controller import Controller, ControllerConfig
+from embodied.plan import Plan
+from embodied.skill_library import SkillLibrary, SkillRun, library_from_config
+from embodied.skills import SkillError
+from embodied.targets import Geometry, TargetError, goal_position, holds
+
+G = Geometry()
+
+
+def sub(skill: str, obj: str, **target):
+    return Plan.from_json([{"skill": skill, "object": obj, "target": target}]).subgoals[0]
+
+
+def test_predicates_from_positions():
+    a, b = np.array([0.5, 0.0, 0.02]), np.array([0.5, 0.0, 0.06])
+    assert holds(sub("pick_place", "b", on="a"), {"a": a, "b": b}, G)
+    assert not holds(sub("pick_place", "a", on="b"), {"a": a, "b": b}, G)
+    assert not holds(sub("pick_place", "b", on="a"), {"a": a, "b": b + [0.03, 0, 0]}, G)  # hanging off
+    left, right = np.array([0.5, 0.08, 0.02]), np.array([0.5, -0.08, 0.02])
+    pos = {"l": left, "r": right, "a": a}
+    assert holds(sub("push", "l", left_of="a"), pos, G) and holds(sub("push", "r", right_of="a"), pos, G)
+    assert not holds(sub("push", "r", left_of="a"), pos, G)
+    assert holds(sub("push", "l", next_to="a"), pos, G)
+    assert not holds(sub("push", "l", next_to="r"), pos, G)  # 16 cm apart
+    assert holds(sub("push", "l", region="left"), {"l": np.array([0.5, 0.3, 0.02])}, G)
+    assert not holds(sub("push", "l", region="left"), {"l": left}, G)
+    assert not holds(sub("push", "x", region="left"), {}, G)  # not seen: not achieved
+
+
+def test_goal_positions_satisfy_their_predicates():
+    pos = {"a": np.array([0.5, 0.0, 0.02]), "b": np.array([0.4, 0.1, 0.02]), "c": np.array([0.6, -0.1, 0.02])}
+    for target in ({"on": "b"}, {"left_of": "b"}, {"right_of": "c"}, {"next_to": "c"}, {"region": "far"}):
+        goal = sub("pick_place", "a", **target)
+        moved = dict(pos, a=goal_position(goal, pos, G))
+        assert holds(goal, moved, G), target
+
+
+def test_no_room_beside_an_object_at_the_table_edge():
+    pos = {"a": np.array([0.5, 0.0, 0.02]), "b": np.array([0.5, -0.33, 0.02])}
+    with pytest.raises(TargetError, match="no free room right of b"):
+        goal_position(sub("pick_place", "a", right_of="b"), pos, G)
+
+
+def scripted() -> SkillLibrary:
+    """The scripted skills as `skills=scripted` configures them."""
+    return library_from_config(load_config("run", ["skills=scripted"]).skills)
+
+
+@pytest.fixture
+def controller(world):
+    return Controller(world, scripted())
+
+
+def truth(world, goal) -> bool:
+    return holds(goal, world.scene.object_positions(), G)
+
+
+def test_two_step_plan_is_executed_and_checked_from_the_camera(controller, world):
+    plan = Plan.from_json(
+        [
+            {"skill": "pick_place", "object": "red_cube", "target": {"on": "blue_cube"}},
+            {"skill": "push", "object": "green_cube", "target": {"region": "left"}},
+        ]
+    )
+    result = controller.execute(plan)
+    assert result.success, result.reason
+    assert [s.outcome for s in result.steps] == ["success", "success"]
+    assert all(truth(world, g) for g in plan.subgoals)  # the claim agrees with the simulator
+    # The bottom cube is hidden from the overhead camera but remembered under the red one.
+    scene = controller.perceive()
+    blue = scene.get("blue_cube")
+    assert blue.pixels < 40  # at most a sliver is visible ...
+    assert np.linalg.norm(blue.position - world.scene.object_position("blue_cube")) < 0.01  # ... but it is known
+
+
+class FlakyLibrary(SkillLibrary):
+    """The real scripted skills, but the first ``failures`` runs do nothing."""
+
+    def __init__(self, failures: int) -> None:
+        base = scripted()
+        super().__init__("scripted", prior_overrides=base.prior_overrides)
+        self.failures = failures
+
+    def get(self, skill):
+        executor = super().get(skill)
+        outer = self
+
+        class Flaky:
+            def run(self, world, obj, goal, max_steps, on_step=None, tolerance=None):
+                if outer.failures > 0:
+                    outer.failures -= 1
+                    return SkillRun(False, 0, float(np.linalg.norm(world.client.base_pose(obj)[0] - goal)))
+                return executor.run(world, obj, goal, max_steps, on_step, tolerance)
+
+        return Flaky()
+
+
+def test_a_failed_attempt_is_retried(world):
+    controller = Controller(world, FlakyLibrary(failures=2))  # pick_place makes 2 runs per attempt
+    goal = sub("pick_place", "red_cube", on="blue_cube")
+    result = controller.execute(Plan(subgoals=[goal]))
+    assert result.success and result.steps[0].attempts == 2
+    assert result.steps[0].to_json()["retries"] == 1
+
+
+def test_gives_up_safely_after_the_retries(world):
+    controller = Controller(world, FlakyLibrary(failures=100), ControllerConfig(max_retries=1))
+    stops = []
+    controller.on_event = lambda kind, info: stops.append(info) if kind == "stop" else None
+    result = controller.execute(Plan(subgoals=[sub("pick_place", "red_cube", on="blue_cube")]))
+    assert not result.success and "gave up" in result.reason and result.steps[0].attempts == 2
+    assert stops and "gave up" in stops[0]["reason"]
+    obs = world.robot.get_observation()
+    assert obs.gripper_width > 0.07  # gripper open
+    assert np.linalg.norm(obs.ee_position - world.home_ee_position) < 0.02  # arm home
+
+
+def test_a_cube_knocked_off_mid_plan_is_noticed_and_put_back(controller, world):
+    plan = Plan.from_json(
+        [
+            {"skill": "pick_place", "object": "red_cube", "target": {"on": "blue_cube"}},
+            {"skill": "pick_place", "object": "yellow_cube", "target": {"region": "far"}},
+        ]
+    )
+    events = []
+
+    def knock(kind, info):
+        events.append(kind)
+        if kind == "done" and info["subgoal"]["object"] == "red_cube" and events.count("done") == 1:
+            blue = world.scene.object_position("blue_cube")
+            world.client.set_base_pose("red_cube", blue + np.array([-0.1, 0.0, 0.0]))  # knocked off
+
+    controller.on_event = knock
+    result = controller.execute(plan)
+    assert "replan" in events and result.replans == 1
+    assert result.success, result.reason
+    assert [s.subgoal["object"] for s in result.steps] == ["red_cube", "yellow_cube", "red_cube"]
+    assert result.steps[-1].replanned
+    assert all(truth(world, g) for g in plan.subgoals)
+
+
+def test_missing_policy_fails_before_any_motion(world):
+    library = SkillLibrary("learned", checkpoints={"push": "/no/such/policy.zip"})
+    controller = Controller(world, library)
+    before = world.robot.get_observation().joint_positions.copy()
+    with pytest.raises(SkillError, match="not found"):
+        controller.execute(Plan(subgoals=[sub("push", "red_cube", region="left")]))
+    assert np.allclose(world.robot.get_observation().joint_positions, before)
+
+
+def test_bad_controller_config():
+    with pytest.raises(ValueError, match="max_steps"):
+        ControllerConfig(max_steps=0)

@@ -1,0 +1,138 @@
+"""`embodied run` (the main job), its interactive mode, and `embodied eval`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+
+from embodied.cli import main
+from embodied.config import ConfigError, load_config
+from embodied.evaluation import evaluate, load_eval_suite, plot, predicate
+from embodied.targets import Geometry, holds
+
+FAST = ["skills=scripted", "video_camera.width=160", "video_camera.height=120"]
+CONTRACT = {"instruction", "seed", "plan", "steps", "success", "error", "objects", "table"}
+
+
+def judged(report: dict) -> bool:
+    """Success judged from the report's final object positions alone."""
+    positions = {k: np.array(v["position"]) for k, v in report["objects"].items()}
+    goals = [predicate({"object": g["object"], **g["target"]}) for g in report["plan"]]
+    return all(holds(g, positions, Geometry()) for g in goals)
+
+
+def test_run_executes_writes_report_and_video_and_prints_the_path_last(tmp_path, capsys):
+    instruction = "put the red cube on the blue cube, then push the green cube to the left"
+    code = main(["run", instruction, "seed=3", f"run_dir={tmp_path}", *FAST])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == str(tmp_path / "report.json")
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert CONTRACT <= set(report)
+    assert report["instruction"] == instruction and report["seed"] == 3 and report["error"] is None
+    assert code == 0 and report["success"] is True
+    assert report["success"] == judged(report)  # the claim agrees with the final positions
+    assert len(report["steps"]) == 2
+    for step in report["steps"]:
+        assert step["outcome"] == "success" and step["sim_steps"] > 0 and step["seconds"] >= 0
+        assert "retries" in step
+    frames = imageio.mimread(tmp_path / report["video"], memtest=False)
+    assert len(frames) > 50 and frames[0].shape == (120, 160, 3)
+    assert frames[0][:14].mean() < 80  # the caption bar with the current sub-goal
+
+
+def test_refused_instruction_moves_nothing_and_exits_2(tmp_path, capsys):
+    code = main(["run", "put the purple cube on the red cube", "seed=4", f"run_dir={tmp_path}", *FAST])
+    assert code == 2
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["steps"] == [] and report["success"] is False and "purple" in report["error"]
+    from embodied.planning import build_world
+
+    world = build_world(load_config("run", ["seed=4"]))
+    try:
+        for name, obj in world.scene.describe()["objects"].items():
+            assert np.allclose(report["objects"][name]["position"], obj["position"], atol=1e-4)
+    finally:
+        world.close()
+
+
+def test_learned_skills_end_to_end(tmp_path, capsys):
+    code = main(["run", "stack the yellow cube on the green cube", "seed=2", f"run_dir={tmp_path}", "video=false"])
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["skills"] == "learned"
+    assert code == 0 and report["success"] and judged(report)
+
+
+def test_interactive_mode_keeps_one_scene(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    stdin = "put the red cube on the blue cube\nscene\nput the green cube on the red cube\nquit\n"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "embodied.cli",
+            "run",
+            "seed=1",
+            "video=false",
+            "skills=scripted",
+            f"run_dir={tmp_path}",
+        ],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    paths = [Path(p) for p in proc.stdout.split()]
+    assert [p.parent.name for p in paths] == ["001", "002"]
+    second = json.loads(paths[1].read_text())
+    pos = {k: np.array(v["position"]) for k, v in second["objects"].items()}
+    # A three-cube tower: the second command built on the first one's result.
+    assert pos["green_cube"][2] > pos["red_cube"][2] > pos["blue_cube"][2] + 0.03
+    assert second["success"] and "blue_cube" in proc.stderr  # 'scene' listed what is seen
+
+
+def test_eval_runs_a_suite_and_chains_and_writes_a_plot(tmp_path):
+    suite = tmp_path / "suite.jsonl"
+    entries = [
+        {
+            "instruction": "put the red cube on the blue cube",
+            "family": "on",
+            "goal": [{"object": "red_cube", "on": "blue_cube"}],
+        },
+        {
+            "instruction": "push the green cube to the left",
+            "family": "push",
+            "goal": [{"object": "green_cube", "region": "left"}],
+        },
+    ]
+    suite.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    cfg = load_config("eval", [f"suite={suite}", "seeds=[0]", "chains=1", "chain_length=2", "skills=scripted"])
+    results = evaluate(cfg)
+    assert results["runs"] == 2 and results["plan_success"] == 1.0
+    assert set(results["by_family"]) == {"on", "push"}
+    assert results["claims_agree_with_truth"] == 1.0
+    assert results["chains"] == 1 and 0 <= results["average_chain_length"] <= 2
+    png = plot(results, tmp_path / "plot.png")
+    assert imageio.imread(png).shape[0] > 100
+
+
+def test_shipped_suite_has_at_least_100_instructions_with_predicates():
+    entries = load_eval_suite("tabletop")
+    assert len(entries) >= 100 and all(e["goal"] for e in entries)
+
+
+def test_bad_suite_is_refused(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"instruction": "x", "goal": [{"object": "red_cube"}]}\n')
+    with pytest.raises(ConfigError, match="bad suite entry"):
+        load_eval_suite(str(bad))
+    with pytest.raises(ConfigError, match="not found"):
+        load_eval_suite("no_such_suite")
