@@ -161,6 +161,18 @@ def _instruction_args(args: argparse.Namespace) -> tuple[str | None, list[str]]:
     return instruction, overrides
 
 
+def _show_plan(result, title: str) -> None:
+    if result.ok:
+        table = Table(title=f"{title} ({result.seconds * 1000:.1f} ms)")
+        for col in ("#", "skill", "object", "target"):
+            table.add_column(col)
+        for i, goal in enumerate(result.plan.subgoals, start=1):
+            table.add_row(str(i), goal.skill, goal.object, f"{goal.target.relation}: {goal.target.value}")
+        console.print(table)
+    else:
+        console.print(f"[yellow]refused:[/yellow] {result.error}")
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     """Perceive the scene of a seed and plan an instruction. Prints the plan, or the refusal
     ({"error": ..., "plan": []}, exit status 2), as JSON on stdout and nothing else there.
@@ -178,29 +190,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if cfg.show_scene:
         seen = ", ".join(f"{o.name} ({o.position[0]:+.2f}, {o.position[1]:+.2f})" for o in outcome.scene.objects)
         console.print(f"[dim]seed {cfg.seed}: the camera sees {seen or 'nothing'}[/dim]")
-    if result.ok:
-        table = Table(title=f"plan ({cfg.planner.name} planner, {result.seconds * 1000:.1f} ms)")
-        for col in ("#", "skill", "object", "target"):
-            table.add_column(col)
-        for i, goal in enumerate(result.plan.subgoals, start=1):
-            table.add_row(str(i), goal.skill, goal.object, f"{goal.target.relation}: {goal.target.value}")
-        console.print(table)
-    else:
-        console.print(f"[yellow]refused:[/yellow] {result.error}")
+    _show_plan(result, f"plan ({cfg.planner.name} planner)")
     print(json.dumps(result.to_json()))
     return 0 if result.ok else EXIT_BAD_INPUT
-
-
-def _show_plan(result, title: str) -> None:
-    if result.ok:
-        table = Table(title=f"{title} ({result.seconds * 1000:.1f} ms)")
-        for col in ("#", "skill", "object", "target"):
-            table.add_column(col)
-        for i, goal in enumerate(result.plan.subgoals, start=1):
-            table.add_row(str(i), goal.skill, goal.object, f"{goal.target.relation}: {goal.target.value}")
-        console.print(table)
-    else:
-        console.print(f"[yellow]refused:[/yellow] {result.error}")
 
 
 def _run_events(kind: str, info: dict) -> None:

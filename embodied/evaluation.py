@@ -22,7 +22,7 @@ from embodied.plan import PlanError, SubGoal, Target
 from embodied.planners import make_planner
 from embodied.run import Session
 from embodied.skill_library import library_from_config
-from embodied.targets import holds
+from embodied.targets import TargetError, goal_position, holds
 
 SUITES_DIR = Path(__file__).parent / "assets" / "suites"
 RELATIONS = ("on", "region", "next_to", "left_of", "right_of")
@@ -113,6 +113,10 @@ def sample_chain_step(session: Session, rng: np.random.Generator) -> tuple[str, 
         goal = SubGoal(skill="pick_place", object=x, target=Target(**{t.relation: y}))
         if holds(goal, positions, session.controller.geometry):
             continue
+        try:  # only feasible steps, as CALVIN samples its chains (no room beside a cube at the edge)
+            goal_position(goal, positions, session.controller.geometry)
+        except TargetError:
+            continue
         return phrase.format(x=nice(x), y=nice(y)), goal
     raise RuntimeError("no feasible chain step found")
 
@@ -120,8 +124,8 @@ def sample_chain_step(session: Session, rng: np.random.Generator) -> tuple[str, 
 def evaluate(cfg: DictConfig, progress: Callable[[str, int, int], None] | None = None) -> dict:
     """Run the suite over ``cfg.seeds`` and ``cfg.chains`` chains per seed; return the results."""
     entries = load_eval_suite(str(cfg.suite))
-    if cfg.limit:
-        entries = entries[: int(cfg.limit)]
+    if cfg.limit is not None:
+        entries = entries[: int(cfg.limit)]  # 0: chains only
     seeds = list(cfg.seeds)
     if not seeds or any(not isinstance(s, int) or s < 0 for s in seeds):
         raise ConfigError(f"seeds must be a non-empty list of non-negative integers, got {seeds}")
