@@ -106,6 +106,8 @@ class SkillExecutor:
         source: ``learned`` (the SB3 policy) or ``scripted`` (the skill's motion prior alone).
         checkpoint: SB3 zip to use instead of the shipped policy (learned only).
         stop_tolerance: the run ends when the object is this close to the goal, m.
+        prior_overrides: changes to the motion prior's settings at execution time.
+        max_open_width: cap on the commanded gripper opening, m (None: the robot's maximum).
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class SkillExecutor:
         checkpoint: str | None = None,
         stop_tolerance: float = 0.01,
         prior_overrides: dict | None = None,
+        max_open_width: float | None = None,
     ) -> None:
         from embodied.skills import skill_config
 
@@ -123,6 +126,7 @@ class SkillExecutor:
         if source not in SKILL_SOURCES:
             raise SkillUnavailable(f"skills must be one of {', '.join(SKILL_SOURCES)}, got {source!r}")
         self.name, self.source, self.stop_tolerance = name, source, stop_tolerance
+        self.max_open_width = max_open_width
         self.config = skill_config(name)
         self.uses_gripper = name == "pick_place"
         overrides = dict(prior_overrides or {})
@@ -174,6 +178,9 @@ class SkillExecutor:
                 return SkillRun(False, n, distance, f"the {self.source} {self.name} skill gave a bad action {action}")
             action = np.clip(action, -1.0, 1.0)
             width = (action[3] + 1.0) / 2.0 * max_width if self.uses_gripper else 0.0
+            if self.max_open_width is not None:
+                # Open only as wide as needed: wide-open fingers catch neighbouring cubes.
+                width = min(width, self.max_open_width)
             world.robot.send_action(RobotAction(ee_delta=action[:3] * step, gripper_width=width))
             if on_step:
                 on_step()
@@ -190,6 +197,7 @@ class SkillLibrary:
         stop_tolerance: per-skill stop tolerance, m.
         prior_overrides: per-skill changes to the motion prior's settings at execution time
             (both sources: a learned policy's residual is added to its prior).
+        max_open_width: cap on the gripper opening while executing, m.
     """
 
     def __init__(
@@ -198,6 +206,7 @@ class SkillLibrary:
         checkpoints: dict[str, str] | None = None,
         stop_tolerance: dict[str, float] | None = None,
         prior_overrides: dict[str, dict] | None = None,
+        max_open_width: float | None = None,
     ) -> None:
         if source not in SKILL_SOURCES:
             raise SkillUnavailable(f"skills must be one of {', '.join(SKILL_SOURCES)}, got {source!r}")
@@ -205,6 +214,7 @@ class SkillLibrary:
         self.checkpoints = dict(checkpoints or {})
         self.stop_tolerance = {"pick_place": 0.01, "push": 0.02, **(stop_tolerance or {})}
         self.prior_overrides = {k: dict(v) for k, v in (prior_overrides or {}).items()}
+        self.max_open_width = max_open_width
         self._executors: dict[str, SkillExecutor] = {}
 
     def get(self, skill: str) -> SkillExecutor:
@@ -216,6 +226,7 @@ class SkillLibrary:
                 self.checkpoints.get(skill),
                 self.stop_tolerance.get(skill, 0.01),
                 self.prior_overrides.get(skill),
+                self.max_open_width,
             )
         return self._executors[skill]
 
@@ -230,4 +241,6 @@ def library_from_config(skills_cfg: Any) -> SkillLibrary:
     from omegaconf import OmegaConf
 
     c = OmegaConf.to_container(skills_cfg, resolve=True) if not isinstance(skills_cfg, dict) else skills_cfg
-    return SkillLibrary(c.get("source", "learned"), c.get("checkpoints"), None, c.get("prior_overrides"))
+    return SkillLibrary(
+        c.get("source", "learned"), c.get("checkpoints"), None, c.get("prior_overrides"), c.get("max_open_width")
+    )
