@@ -7,6 +7,7 @@ read it, so nothing about a robot's kinematic limits is hard-coded in Python.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import yaml
@@ -68,6 +69,40 @@ class IKSpec(BaseModel):
     nullspace_gain: float = Field(0.1, ge=0, le=1)
 
 
+class Ros2Spec(BaseModel):
+    """How the robot's ROS 2 driver (ros2_control) names things."""
+
+    joint_states_topic: str = "/joint_states"
+    controller: str = "joint_trajectory_controller"
+    command: Literal["trajectory", "position"] = "trajectory"
+    gripper_controller: str | None = None
+    state_rate: float = Field(100.0, gt=0, description="Hz at which the driver publishes joint states")
+
+    @property
+    def command_topic(self) -> str:
+        """``/<controller>/joint_trajectory`` (JointTrajectory) or ``/<controller>/commands`` (Float64MultiArray)."""
+        return f"/{self.controller}/joint_trajectory" if self.command == "trajectory" else f"/{self.controller}/commands"
+
+    @property
+    def gripper_topic(self) -> str | None:
+        return f"/{self.gripper_controller}/commands" if self.gripper_controller else None
+
+
+class KinematicsSpec(BaseModel):
+    """A kinematic model for hardware, where no simulator computes forward kinematics.
+
+    ``dh`` rows are (a, d, alpha) per arm joint in the ``convention`` given (Craig's
+    ``modified`` or the classic ``standard`` Denavit-Hartenberg); ``tool`` is the distance from
+    the last frame to the end-effector point along its z axis, m.
+    """
+
+    dh: list[tuple[float, float, float]]
+    convention: Literal["modified", "standard"] = "modified"
+    tool: float = 0.0
+    tool_yaw: float = 0.0
+    """Rotation of the end-effector frame about the last frame's z axis, rad."""
+
+
 class RobotDescription(BaseModel):
     """Everything the software needs to know about an arm, independent of simulator or driver."""
 
@@ -84,6 +119,8 @@ class RobotDescription(BaseModel):
     workspace: Workspace
     max_ee_step: float = Field(gt=0, description="largest end-effector move per control step, metres")
     ik: IKSpec = IKSpec()
+    ros2: Ros2Spec = Ros2Spec()
+    kinematics: KinematicsSpec | None = None
 
     @field_validator("home", "ready")
     @classmethod

@@ -1,0 +1,76 @@
+"""DDS plumbing the ROS 2 way: topic names, QoS profiles, domain id, typed readers and writers.
+
+ROS 2 puts topic ``/x`` on the DDS topic ``rt/x``; its ``sensor_data`` profile is best
+effort with a short history (a late joint state is worthless, a resent one is harmful), and
+commands use reliable delivery. The domain comes from ``ROS_DOMAIN_ID`` like in ROS 2.
+"""
+
+import os
+from dataclasses import dataclass
+
+from cyclonedds.core import Qos
+from cyclonedds.core import Policy
+from cyclonedds.domain import DomainParticipant
+from cyclonedds.pub import DataWriter
+from cyclonedds.sub import DataReader
+from cyclonedds.topic import Topic
+from cyclonedds.util import duration
+
+SENSOR_QOS = Qos(Policy.Reliability.BestEffort, Policy.History.KeepLast(5), Policy.Durability.Volatile)
+"""rmw's sensor_data profile: best effort, keep last 5, volatile (joint states)."""
+
+COMMAND_QOS = Qos(
+    Policy.Reliability.Reliable(duration(milliseconds=100)), Policy.History.KeepLast(10), Policy.Durability.Volatile
+)
+"""rmw's default profile: reliable, keep last 10, volatile (trajectory commands)."""
+
+
+def dds_topic(ros_topic: str) -> str:
+    """The DDS topic name ROS 2 uses for a ROS topic: ``/joint_states`` -> ``rt/joint_states``."""
+    name = ros_topic.strip()
+    if not name or " " in name:
+        raise ValueError(f"bad ROS topic name {ros_topic!r}")
+    return "rt/" + name.lstrip("/")
+
+
+def domain_id(default: int = 0) -> int:
+    """``ROS_DOMAIN_ID`` (0-232 as ROS 2 allows), else ``default``."""
+    raw = os.environ.get("ROS_DOMAIN_ID", "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 <= int(raw) <= 232:
+        raise ValueError(f"ROS_DOMAIN_ID must be an integer in 0..232, got {raw!r}")
+    return int(raw)
+
+
+@dataclass
+class Endpoint:
+    """A reader or writer bound to one ROS topic."""
+
+    topic: Topic
+    entity: DataReader | DataWriter
+
+
+class Node:
+    """A DDS participant on one domain with ROS-named topics (the part of an rclpy node we need).
+
+    Args:
+        domain: DDS domain id (default: ``ROS_DOMAIN_ID`` or 0).
+    """
+
+    def __init__(self, domain: int | None = None) -> None:
+        self.domain = domain_id() if domain is None else domain
+        self.participant = DomainParticipant(self.domain)
+        self._topics: dict[str, Topic] = {}
+
+    def _topic(self, ros_topic: str, msg_type: type) -> Topic:
+        name = dds_topic(ros_topic)
+        if name not in self._topics:
+            self._topics[name] = Topic(self.participant, name, msg_type)
+        return self._topics[name]
+
+    def reader(self, ros_topic: str, msg_type: type, qos: Qos = SENSOR_QOS) -> DataReader:
+        return DataReader(self.participant, self._topic(ros_topic, msg_type), qos=qos)
+
+    def writer(self, ros_topic: str, msg_type: type, qos: Qos = COMMAND_QOS) -> DataWriter:
+        return DataWriter(self.participant, self._topic(ros_topic, msg_type), qos=qos)
