@@ -15,7 +15,9 @@ from robots.description import RobotDescription
 def _link(a: float, d: float, alpha: float, theta: float, modified: bool) -> np.ndarray:
     ca, sa, ct, st = np.cos(alpha), np.sin(alpha), np.cos(theta), np.sin(theta)
     if modified:  # Craig: rotate/translate along x_{i-1}, then about/along z_i
-        return np.array([[ct, -st, 0, a], [st * ca, ct * ca, -sa, -sa * d], [st * sa, ct * sa, ca, ca * d], [0, 0, 0, 1]])
+        return np.array(
+            [[ct, -st, 0, a], [st * ca, ct * ca, -sa, -sa * d], [st * sa, ct * sa, ca, ca * d], [0, 0, 0, 1]]
+        )
     return np.array([[ct, -st * ca, st * sa, a * ct], [st, ct * ca, -ct * sa, a * st], [0, sa, ca, d], [0, 0, 0, 1]])
 
 

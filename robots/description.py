@@ -81,7 +81,9 @@ class Ros2Spec(BaseModel):
     @property
     def command_topic(self) -> str:
         """``/<controller>/joint_trajectory`` (JointTrajectory) or ``/<controller>/commands`` (Float64MultiArray)."""
-        return f"/{self.controller}/joint_trajectory" if self.command == "trajectory" else f"/{self.controller}/commands"
+        return (
+            f"/{self.controller}/joint_trajectory" if self.command == "trajectory" else f"/{self.controller}/commands"
+        )
 
     @property
     def gripper_topic(self) -> str | None:

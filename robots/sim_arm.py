@@ -7,12 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from robots.description import RobotDescription
-from robots.kinematics import dls_step, orientation_error
+from robots.kinematics import TOP_DOWN, EndEffectorIK
 from robots.physics import ArmPhysics
 from robots.robot import Robot, RobotAction, RobotObservation, validate_action
 
-# Gripper pointing straight down: a half turn about the world x axis, quaternion (x, y, z, w).
-TOP_DOWN = np.array([1.0, 0.0, 0.0, 0.0])
+__all__ = ["SimulatedArm", "TOP_DOWN"]
 
 
 class SimulatedArm(Robot):
@@ -47,13 +46,8 @@ class SimulatedArm(Robot):
         self._lower = d.lower_limits
         self._upper = d.upper_limits
         self._home = np.asarray(d.home, dtype=np.float64)
-        self._ready = np.asarray(d.ready, dtype=np.float64)
-        self._max_ee_step = d.max_ee_step
         self._max_width = d.gripper.max_width
-        self._ik_damping = d.ik.damping
-        self._ik_nullspace_gain = d.ik.nullspace_gain
-        self._ws_lower = np.asarray(d.workspace.lower)
-        self._ws_upper = np.asarray(d.workspace.upper)
+        self._ik = EndEffectorIK(d)
         self._width_target = d.gripper.max_width
         self._forces = list(d.max_efforts) + [d.gripper.max_effort] * len(d.gripper.joints)
 
@@ -117,15 +111,8 @@ class SimulatedArm(Robot):
         q = q_all[: self._n]
         delta = None
         if action.ee_delta is not None:
-            step = self._max_ee_step
-            # np.minimum/maximum: np.clip costs ~3 us a call, which adds up on this hot path.
-            target = np.minimum(
-                np.maximum(pos + np.minimum(np.maximum(action.ee_delta, -step), step), self._ws_lower), self._ws_upper
-            )
-            delta = target - pos
-            error = np.concatenate([delta, orientation_error(TOP_DOWN, quat)])
             jac = self.physics.jacobian(self.name, self._ee, self._all, q_all)[:, : self._n]
-            targets = q + dls_step(jac, error, q, self._ready, self._ik_damping, self._ik_nullspace_gain)
+            targets, delta = self._ik.targets(q, pos, quat, jac, action.ee_delta)
         elif action.joint_positions is not None:
             targets = action.joint_positions
         else:
@@ -142,6 +129,20 @@ class SimulatedArm(Robot):
             joint_positions=targets,
             ee_delta=delta,
             gripper_width=self._width_target,
+        )
+
+    def command(self, joint_positions: Sequence[float], gripper_width: float | None = None) -> None:
+        """Set joint position targets (clipped to the limits) without stepping physics.
+
+        For a driver loop that steps physics itself (the stand-in ROS 2 arm runs at 100 Hz).
+        """
+        self._require_connected()
+        targets = np.minimum(np.maximum(np.asarray(joint_positions, dtype=np.float64), self._lower), self._upper)
+        if gripper_width is not None:
+            self._width_target = min(max(float(gripper_width), 0.0), self._max_width)
+        finger = self._width_target / len(self._fingers)
+        self.physics.set_joint_targets(
+            self.name, self._all, targets.tolist() + [finger] * len(self._fingers), self._forces
         )
 
     def stop(self) -> None:

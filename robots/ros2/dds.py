@@ -8,8 +8,7 @@ commands use reliable delivery. The domain comes from ``ROS_DOMAIN_ID`` like in 
 import os
 from dataclasses import dataclass
 
-from cyclonedds.core import Qos
-from cyclonedds.core import Policy
+from cyclonedds.core import Policy, Qos
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
