@@ -333,7 +333,55 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fake_arm(args: argparse.Namespace) -> int:
+    """Start a stand-in for an arm's ROS 2 driver: a PyBullet arm that publishes /joint_states
+    and executes /joint_trajectory_controller/joint_trajectory like ros2_control's joint
+    trajectory controller (validation rules, command timeout). Runs until Ctrl-C, or duration=S.
+    Example: ROS_DOMAIN_ID=7 embodied fake-arm robot=panda"""
+    if args.cfg:
+        return _print_config("fake_arm", args.overrides)
+    import signal
+    from pathlib import Path
+
+    from sims.fake_arm import FakeArm
+
+    cfg = load_config("fake_arm", args.overrides)
+    try:
+        arm = FakeArm(cfg.robot.description, cfg.domain, cfg.rate, float(cfg.command_timeout))
+    except (ValueError, FileNotFoundError) as exc:
+        raise ConfigError(str(exc)) from exc
+    spec = arm.description.ros2
+    console.print(
+        f"fake {arm.description.name} on DDS domain {arm.node.domain}: publishing {spec.joint_states_topic} at "
+        f"{arm.rate:.0f} Hz, executing {spec.command_topic}; Ctrl-C to stop"
+    )
+
+    def stop(signum, frame):  # noqa: ANN001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        arm.run(cfg.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        st = arm.stats
+        summary = {
+            "published": st.published,
+            "accepted": st.accepted,
+            "rejected": dict(st.rejected),
+            "holds": st.holds,
+            "seconds": round(__import__("time").monotonic() - st.started, 3),
+        }
+        if cfg.stats:
+            Path(cfg.stats).write_text(json.dumps(summary))
+        arm.close()
+    print(json.dumps(summary))
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    "fake-arm": (cmd_fake_arm, "stand-in ROS 2 arm driver (PyBullet) for dry runs and tests"),
     "eval": (cmd_eval, "run an instruction suite + CALVIN-style chains; eval.json + plot"),
     "run": (cmd_run, "the main job: plan, execute and check an instruction; report.json + video"),
     "plan": (cmd_plan, "plan an instruction in the perceived scene; prints JSON"),

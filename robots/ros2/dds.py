@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from cyclonedds.core import Policy, Qos
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.pub import DataWriter
-from cyclonedds.sub import DataReader
+from cyclonedds.sub import DataReader, InvalidSample
 from cyclonedds.topic import Topic
 from cyclonedds.util import duration
 
@@ -73,3 +73,8 @@ class Node:
 
     def writer(self, ros_topic: str, msg_type: type, qos: Qos = COMMAND_QOS) -> DataWriter:
         return DataWriter(self.participant, self._topic(ros_topic, msg_type), qos=qos)
+
+
+def take(reader: DataReader, n: int = 64) -> list:
+    """Up to ``n`` received samples, without DDS's invalid samples (writer gone, instance disposed)."""
+    return [m for m in reader.take(N=n) if not isinstance(m, InvalidSample)]

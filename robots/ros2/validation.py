@@ -14,7 +14,11 @@ MAX_POINTS = 1000
 
 
 class TrajectoryRejected(ValueError):
-    """A trajectory that must not be executed; the message says which rule it broke."""
+    """A trajectory that must not be executed; ``rule`` names the broken rule, the message explains."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 def validate_trajectory(
@@ -31,46 +35,48 @@ def validate_trajectory(
     """
     names = list(msg.joint_names)
     if not names:
-        raise TrajectoryRejected("empty joint_names")
+        raise TrajectoryRejected("names", "empty joint_names")
     if len(names) > 4 * len(joint_names):
-        raise TrajectoryRejected(f"{len(names)} joint names for a {len(joint_names)}-joint arm")
+        raise TrajectoryRejected("size", f"{len(names)} joint names for a {len(joint_names)}-joint arm")
     if len(set(names)) != len(names):
-        raise TrajectoryRejected(f"duplicate joint names {names}")
+        raise TrajectoryRejected("names", f"duplicate joint names {names}")
     unknown = [n for n in names if n not in joint_names]
     if unknown:
-        raise TrajectoryRejected(f"unknown joints {unknown}; this arm has {list(joint_names)}")
+        raise TrajectoryRejected("names", f"unknown joints {unknown}; this arm has {list(joint_names)}")
     if set(names) != set(joint_names):
-        raise TrajectoryRejected(f"joints {sorted(set(joint_names) - set(names))} missing (partial goals not allowed)")
+        raise TrajectoryRejected(
+            "names", f"joints {sorted(set(joint_names) - set(names))} missing (partial goals not allowed)"
+        )
     points = list(msg.points)
     if not points:
-        raise TrajectoryRejected("no points")
+        raise TrajectoryRejected("size", "no points")
     if len(points) > max_points:
-        raise TrajectoryRejected(f"{len(points)} points; at most {max_points} accepted")
+        raise TrajectoryRejected("size", f"{len(points)} points; at most {max_points} accepted")
     order = [names.index(n) for n in joint_names]
     out = []
     previous = -math.inf
     for k, p in enumerate(points):
         if len(p.positions) != len(names):
-            raise TrajectoryRejected(f"point {k}: {len(p.positions)} positions for {len(names)} joints")
+            raise TrajectoryRejected("size", f"point {k}: {len(p.positions)} positions for {len(names)} joints")
         for field in ("velocities", "accelerations"):
             values = getattr(p, field)
             if len(values) not in (0, len(names)):
-                raise TrajectoryRejected(f"point {k}: {len(values)} {field} for {len(names)} joints")
+                raise TrajectoryRejected("size", f"point {k}: {len(values)} {field} for {len(names)} joints")
             if not all(math.isfinite(v) for v in values):
-                raise TrajectoryRejected(f"point {k}: non-finite {field}")
+                raise TrajectoryRejected("finite", f"point {k}: non-finite {field}")
         if len(p.effort) not in (0, len(names)):
-            raise TrajectoryRejected(f"point {k}: {len(p.effort)} efforts for {len(names)} joints")
+            raise TrajectoryRejected("size", f"point {k}: {len(p.effort)} efforts for {len(names)} joints")
         if not all(math.isfinite(v) for v in p.positions):
-            raise TrajectoryRejected(f"point {k}: non-finite positions {list(p.positions)}")
+            raise TrajectoryRejected("finite", f"point {k}: non-finite positions {list(p.positions)}")
         t = p.time_from_start.sec + p.time_from_start.nanosec * 1e-9
         if p.time_from_start.nanosec >= 1_000_000_000 or t < 0:
-            raise TrajectoryRejected(f"point {k}: invalid time_from_start")
+            raise TrajectoryRejected("time", f"point {k}: invalid time_from_start")
         if t <= previous:
-            raise TrajectoryRejected(f"point {k}: time_from_start {t:.3f} s is not after {previous:.3f} s")
+            raise TrajectoryRejected("time", f"point {k}: time_from_start {t:.3f} s is not after {previous:.3f} s")
         previous = t
         q = [float(p.positions[i]) for i in order]
         for name, v, lo, hi in zip(joint_names, q, lower, upper, strict=True):
             if not lo <= v <= hi:
-                raise TrajectoryRejected(f"point {k}: {name} = {v:.4f} outside its limits [{lo}, {hi}]")
+                raise TrajectoryRejected("limits", f"point {k}: {name} = {v:.4f} outside its limits [{lo}, {hi}]")
         out.append((t, q))
     return out

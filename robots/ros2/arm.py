@@ -1,0 +1,215 @@
+"""A real (or stand-in) arm behind a ROS 2 driver, with the same :class:`Robot` interface as the simulated arm.
+
+State comes from ``/joint_states`` (best-effort sensor QoS); commands go to the joint
+trajectory controller as one-point trajectories reaching the target one control period
+ahead (or to a forward position controller), reliably. End-effector commands are turned
+into joint targets with the description's kinematic model and the same IK as in simulation,
+so skills and the controller run unchanged. ``send_action`` paces the loop at the control
+period, as the simulated arm's physics step does.
+"""
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from robots.arm_model import ArmModel
+from robots.description import RobotDescription, load_description
+from robots.kinematics import EndEffectorIK
+from robots.robot import Robot, RobotAction, RobotObservation, validate_action
+from robots.ros2.dds import COMMAND_QOS, SENSOR_QOS, Node, take
+from robots.ros2.messages import (
+    Duration,
+    Float64MultiArray,
+    Header,
+    JointState,
+    JointTrajectory,
+    JointTrajectoryPoint,
+    Time,
+)
+
+
+class ArmDisconnected(RuntimeError):
+    """No fresh joint state from the driver: nothing is commanded until it is back."""
+
+
+class Ros2Arm(Robot):
+    """The Robot interface over ROS 2 topics named by ``description.ros2``.
+
+    Args:
+        robot: description name or object.
+        domain: DDS domain (default ``ROS_DOMAIN_ID`` or 0).
+        stale_after: a joint state older than this is stale; commands are refused, s.
+        connect_timeout: how long ``connect`` waits for the first joint state, s.
+    """
+
+    def __init__(
+        self,
+        robot: str | RobotDescription = "panda",
+        domain: int | None = None,
+        stale_after: float = 0.2,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self.description = robot if isinstance(robot, RobotDescription) else load_description(robot)
+        self.domain = domain
+        self.stale_after = stale_after
+        self.connect_timeout = connect_timeout
+        d = self.description
+        self._n = d.n_joints
+        self._model = ArmModel(d) if d.kinematics is not None else None
+        self._ik = EndEffectorIK(d)
+        self._node: Node | None = None
+        self._state: JointState | None = None
+        self._received = -np.inf
+        self._width_target = d.gripper.max_width
+        self._next_tick = 0.0
+
+    # -- connection ----------------------------------------------------------------------
+    @property
+    def is_connected(self) -> bool:
+        return self._node is not None
+
+    def connect(self) -> None:
+        if self._node is not None:
+            return
+        spec = self.description.ros2
+        self._node = Node(self.domain)
+        self._states = self._node.reader(spec.joint_states_topic, JointState, SENSOR_QOS)
+        if spec.command == "trajectory":
+            self._commands = self._node.writer(spec.command_topic, JointTrajectory, COMMAND_QOS)
+        else:
+            self._commands = self._node.writer(spec.command_topic, Float64MultiArray, COMMAND_QOS)
+        self._gripper = (
+            self._node.writer(spec.gripper_topic, Float64MultiArray, COMMAND_QOS) if spec.gripper_topic else None
+        )
+        deadline = time.monotonic() + self.connect_timeout
+        while time.monotonic() < deadline:
+            if self._poll():
+                self._next_tick = time.monotonic()
+                return
+            time.sleep(0.01)
+        self._node = None
+        raise ArmDisconnected(
+            f"no {spec.joint_states_topic} from {self.description.name!r} on DDS domain "
+            f"{self.domain if self.domain is not None else 'ROS_DOMAIN_ID'} within {self.connect_timeout} s: "
+            "is the driver (or `embodied fake-arm`) running on the same domain?"
+        )
+
+    def disconnect(self) -> None:
+        self._node = None
+        self._state = None
+
+    def _poll(self) -> bool:
+        """Take the newest joint state that names every arm joint; True if one arrived."""
+        got = False
+        for msg in take(self._states):
+            names = list(msg.name)
+            if all(n in names for n in self.description.joint_names) and len(msg.position) == len(names):
+                self._state, self._received, got = msg, time.monotonic(), True
+        return got
+
+    @property
+    def state_age(self) -> float:
+        """Seconds since the last joint state arrived."""
+        return time.monotonic() - self._received
+
+    # -- Robot ---------------------------------------------------------------------------
+    def _joint_arrays(self) -> tuple[np.ndarray, np.ndarray, float]:
+        msg = self._state
+        names = list(msg.name)
+        index = [names.index(n) for n in self.description.joint_names]
+        q = np.array([msg.position[i] for i in index], dtype=np.float64)
+        qd = (
+            np.array([msg.velocity[i] for i in index], dtype=np.float64)
+            if len(msg.velocity) == len(names)
+            else np.zeros(self._n)
+        )
+        fingers = [names.index(j) for j in self.description.gripper.joints if j in names]
+        width = float(sum(msg.position[i] for i in fingers)) if fingers else self._width_target
+        return q, qd, width
+
+    def get_observation(self) -> RobotObservation:
+        self._require_connected()
+        self._poll()
+        if self._state is None:
+            raise ArmDisconnected("no joint state received yet")
+        q, qd, width = self._joint_arrays()
+        if self._model is not None:
+            pos, quat = self._model.forward(q)
+            vel = self._model.jacobian(q)[:3] @ qd
+        else:
+            pos, quat, vel = np.full(3, np.nan), np.array([0.0, 0.0, 0.0, 1.0]), np.zeros(3)
+        return RobotObservation(
+            joint_positions=q,
+            joint_velocities=qd,
+            ee_position=pos,
+            ee_orientation=quat,
+            ee_velocity=vel,
+            gripper_width=width,
+            timestamp=self._state.header.stamp.to_seconds(),
+        )
+
+    def send_action(self, action: RobotAction) -> RobotAction:
+        """Command one control period ahead, then wait for the period to end (the loop's pace).
+
+        Raises:
+            ArmDisconnected: when the last joint state is stale (no motion is sent).
+        """
+        self._require_connected()
+        action = validate_action(action, self._n)
+        self._poll()
+        if self._state is None or self.state_age > self.stale_after:
+            raise ArmDisconnected(
+                f"joint state is {self.state_age:.2f} s old (limit {self.stale_after} s): not moving on stale data"
+            )
+        q, _, _ = self._joint_arrays()
+        delta = None
+        if action.ee_delta is not None:
+            if self._model is None:
+                raise ValueError(f"robot {self.description.name!r} has no kinematic model: send joint positions")
+            pos, quat = self._model.forward(q)
+            targets, delta = self._ik.targets(q, pos, quat, self._model.jacobian(q), action.ee_delta)
+        elif action.joint_positions is not None:
+            targets = np.minimum(np.maximum(action.joint_positions, self._ik.lower), self._ik.upper)
+        else:
+            targets = q
+        if action.gripper_width is not None:
+            self._width_target = min(max(action.gripper_width, 0.0), self.description.gripper.max_width)
+        self._publish(targets)
+        self._pace()
+        return RobotAction(joint_positions=targets, ee_delta=delta, gripper_width=self._width_target)
+
+    def _publish(self, targets: Sequence[float]) -> None:
+        period = self.description.control_period
+        if self.description.ros2.command == "trajectory":
+            msg = JointTrajectory(
+                header=Header(stamp=Time(0, 0)),  # zero stamp: start now, as ros2_controllers reads it
+                joint_names=list(self.description.joint_names),
+                points=[
+                    JointTrajectoryPoint(
+                        positions=[float(v) for v in targets], time_from_start=Duration.from_seconds(period)
+                    )
+                ],
+            )
+        else:
+            msg = Float64MultiArray(data=[float(v) for v in targets])
+        self._commands.write(msg)
+        if self._gripper is not None:
+            self._gripper.write(Float64MultiArray(data=[float(self._width_target)]))
+
+    def _pace(self) -> None:
+        self._next_tick = max(self._next_tick + self.description.control_period, time.monotonic() - 0.5)
+        delay = self._next_tick - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def stop(self) -> None:
+        """Hold the current position (a trajectory to where the arm is now)."""
+        self._require_connected()
+        self._poll()
+        if self._state is not None:
+            self._publish(self._joint_arrays()[0])
+
+    def _require_connected(self) -> None:
+        if self._node is None:
+            raise RuntimeError("Ros2Arm is not connected; call connect() first")
