@@ -159,6 +159,7 @@ class FakeArm:
         """Run in real time for ``duration`` seconds (forever when None)."""
         period = 1.0 / self.rate
         start = time.monotonic()
+        self.stats.started = start
         next_tick = start
         while duration is None or time.monotonic() - start < duration:
             now = time.monotonic()

@@ -78,3 +78,15 @@ class Node:
 def take(reader: DataReader, n: int = 64) -> list:
     """Up to ``n`` received samples, without DDS's invalid samples (writer gone, instance disposed)."""
     return [m for m in reader.take(N=n) if not isinstance(m, InvalidSample)]
+
+
+def wait_for_match(writer: DataWriter, timeout: float = 5.0) -> bool:
+    """Wait until ``writer`` has discovered at least one reader (DDS discovery takes a moment)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if writer.get_matched_subscriptions():
+            return True
+        time.sleep(0.01)
+    return False

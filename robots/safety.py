@@ -1,0 +1,251 @@
+"""The safety layer: wraps any :class:`Robot` and lets through only commands that keep it safe.
+
+Every action becomes joint targets (end-effector commands through the description's
+kinematic model and the same IK as the arms), then:
+
+* non-finite or wrongly shaped actions are refused;
+* nothing moves on a stale observation;
+* targets stay inside the joint limits shrunk by a margin;
+* the change per control period respects velocity and acceleration limits;
+* the end effector stays inside the workspace box;
+* a latched emergency stop holds the arm until :meth:`SafetyLayer.reset_estop`;
+* an optional watchdog thread commands a hold when no command arrived for ``watchdog`` s.
+
+A refused action becomes a hold. The action actually sent is returned, and every
+intervention is recorded and logged. For robots that are not simulated, the limits cannot
+be loosened past :data:`HARD_LIMITS` by configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from robots.arm_model import ArmModel
+from robots.description import RobotDescription
+from robots.kinematics import EndEffectorIK
+from robots.robot import Robot, RobotAction, RobotObservation, validate_action
+
+log = logging.getLogger("embodied.safety")
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    """Limits of the safety layer (``configs/safety/*.yaml``)."""
+
+    joint_margin: float = 0.05
+    """Targets keep this far inside each joint's limits, rad."""
+    velocity_scale: float = 0.5
+    """Fraction of each joint's rated velocity allowed."""
+    max_acceleration: float = 10.0
+    """Largest joint acceleration, rad/s^2."""
+    stale_after: float = 0.2
+    """An observation older than this (by its timestamp) is stale: hold, s."""
+    watchdog: float = 0.1
+    """Hold when no command arrived for this long (watchdog thread), s."""
+    workspace_margin: float = 0.0
+    """The end-effector box of the description shrunk by this much on every side, m."""
+
+    def __post_init__(self) -> None:
+        for name in ("joint_margin", "max_acceleration", "stale_after", "watchdog"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"safety.{name} must be > 0, got {getattr(self, name)}")
+        if not 0 < self.velocity_scale <= 1:
+            raise ValueError(f"safety.velocity_scale must be in (0, 1], got {self.velocity_scale}")
+        if self.workspace_margin < 0:
+            raise ValueError(f"safety.workspace_margin must be >= 0, got {self.workspace_margin}")
+
+
+HARD_LIMITS = SafetyConfig(joint_margin=0.02, velocity_scale=0.8, max_acceleration=20.0, stale_after=0.5, watchdog=0.1)
+"""The loosest settings accepted on hardware (margins at least, scales/limits/timeouts at most)."""
+
+
+@dataclass
+class Intervention:
+    """One time the safety layer changed or refused a command."""
+
+    time: float
+    kind: str
+    detail: str
+
+
+@dataclass
+class SafetyLayer(Robot):
+    """A :class:`Robot` that enforces :class:`SafetyConfig` on another one.
+
+    Args:
+        robot: the arm to protect (simulated or ROS 2).
+        description: its description (limits, workspace, kinematic model).
+        config: the limits.
+        hardware: True for a real arm: limits looser than :data:`HARD_LIMITS` are refused.
+        clock: time source for staleness (defaults to the observation's own clock domain).
+    """
+
+    robot: Robot
+    description: RobotDescription
+    config: SafetyConfig = field(default_factory=SafetyConfig)
+    hardware: bool = False
+    interventions: list[Intervention] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        c, h = self.config, HARD_LIMITS
+        if self.hardware:
+            loose = [
+                name
+                for name, ok in (
+                    ("joint_margin", c.joint_margin >= h.joint_margin),
+                    ("velocity_scale", c.velocity_scale <= h.velocity_scale),
+                    ("max_acceleration", c.max_acceleration <= h.max_acceleration),
+                    ("stale_after", c.stale_after <= h.stale_after),
+                    ("watchdog", c.watchdog <= h.watchdog),
+                )
+                if not ok
+            ]
+            if loose:
+                raise ValueError(f"safety settings {loose} are looser than a real robot allows (see HARD_LIMITS)")
+        d = self.description
+        self.model = ArmModel(d)
+        self.ik = EndEffectorIK(d)
+        self.lower = d.lower_limits + c.joint_margin
+        self.upper = d.upper_limits - c.joint_margin
+        self.max_step = d.max_velocities * c.velocity_scale * d.control_period
+        self.max_dstep = c.max_acceleration * d.control_period**2
+        self.ws_lower = np.asarray(d.workspace.lower) + c.workspace_margin
+        self.ws_upper = np.asarray(d.workspace.upper) - c.workspace_margin
+        self.estopped = False
+        self._last_target: np.ndarray | None = None
+        self._last_step = np.zeros(d.n_joints)
+        self._last_command = time.monotonic()
+        self._lock = threading.Lock()
+        self._watchdog_thread: threading.Thread | None = None
+        self._stop_watchdog = threading.Event()
+        self._held_by_watchdog = False
+
+    # -- Robot ---------------------------------------------------------------------------
+    @property
+    def is_connected(self) -> bool:
+        return self.robot.is_connected
+
+    def connect(self) -> None:
+        self.robot.connect()
+
+    def disconnect(self) -> None:
+        self.stop_watchdog()
+        self.robot.disconnect()
+
+    def get_observation(self) -> RobotObservation:
+        return self.robot.get_observation()
+
+    def stop(self) -> None:
+        with self._lock:
+            self.robot.stop()
+
+    def _intervene(self, kind: str, detail: str) -> None:
+        self.interventions.append(Intervention(time.monotonic(), kind, detail))
+        log.warning("safety %s: %s", kind, detail)
+
+    def _hold(self, q: np.ndarray, kind: str, detail: str) -> RobotAction:
+        self._intervene(kind, detail)
+        target = np.minimum(np.maximum(q, self.lower), self.upper) if self._last_target is None else self._last_target
+        self._last_step = np.zeros_like(self._last_step)
+        sent = self.robot.send_action(RobotAction(joint_positions=target))
+        return sent
+
+    def send_action(self, action: RobotAction, now: float | None = None) -> RobotAction:
+        """Send ``action`` made safe; returns what was actually sent.
+
+        Args:
+            action: the requested action.
+            now: current time in the observation's clock (for staleness); default: its timestamp
+                is trusted to be fresh when the inner robot gives no clock.
+        """
+        with self._lock:
+            self._last_command = time.monotonic()
+            self._held_by_watchdog = False
+            obs = self.robot.get_observation()
+            q = np.asarray(obs.joint_positions, dtype=np.float64)
+            if self.estopped:
+                return self._hold(q, "estop", "emergency stop latched: call reset_estop() to move again")
+            try:
+                action = validate_action(action, self.description.n_joints)
+            except (ValueError, TypeError) as exc:
+                return self._hold(q, "invalid", str(exc))
+            if now is not None and now - obs.timestamp > self.config.stale_after:
+                return self._hold(q, "stale", f"observation is {now - obs.timestamp:.3f} s old")
+            base = self._last_target if self._last_target is not None else q
+            if action.ee_delta is not None:
+                pos, quat = self.model.forward(q)
+                target, _ = self.ik.targets(q, pos, quat, self.model.jacobian(q), action.ee_delta)
+            elif action.joint_positions is not None:
+                target = np.asarray(action.joint_positions, dtype=np.float64)
+            else:
+                target = base.copy()
+            clipped = np.minimum(np.maximum(target, self.lower), self.upper)
+            if np.any(np.abs(clipped - target) > 1e-9):
+                self._intervene("joint_limits", f"targets clipped to the limits minus {self.config.joint_margin} rad")
+            # Velocity, then acceleration: the change from the previous command is bounded.
+            step = clipped - base
+            limited = np.clip(step, -self.max_step, self.max_step)
+            limited = np.clip(limited, self._last_step - self.max_dstep, self._last_step + self.max_dstep)
+            if np.any(np.abs(limited - step) > 1e-9):
+                self._intervene("velocity", "joint step limited by the velocity/acceleration limits")
+            target = np.minimum(np.maximum(base + limited, self.lower), self.upper)
+            ee, _ = self.model.forward(target)
+            if np.any(ee < self.ws_lower - 1e-9) or np.any(ee > self.ws_upper + 1e-9):
+                return self._hold(
+                    q, "workspace", f"end effector would leave the workspace at {np.round(ee, 3).tolist()}"
+                )
+            width = action.gripper_width
+            if width is not None:
+                width = float(min(max(width, 0.0), self.description.gripper.max_width))
+            self._last_step = target - base
+            self._last_target = target
+            sent = self.robot.send_action(RobotAction(joint_positions=target, gripper_width=width))
+            return RobotAction(joint_positions=target, ee_delta=None, gripper_width=sent.gripper_width)
+
+    # -- emergency stop and watchdog -------------------------------------------------------
+    def estop(self, reason: str = "requested") -> None:
+        """Latch the emergency stop and hold; nothing moves until :meth:`reset_estop`."""
+        with self._lock:
+            self.estopped = True
+            self._intervene("estop", reason)
+            self.robot.stop()
+
+    def reset_estop(self) -> None:
+        with self._lock:
+            self.estopped = False
+            self._last_target = None
+            self._last_step = np.zeros_like(self._last_step)
+            self._intervene("estop_reset", "emergency stop released")
+
+    def start_watchdog(self) -> None:
+        """Hold whenever no command arrived for ``config.watchdog`` seconds (a thread)."""
+        if self._watchdog_thread is not None:
+            return
+        self._stop_watchdog.clear()
+
+        def loop() -> None:
+            period = self.config.watchdog / 5
+            while not self._stop_watchdog.wait(period):
+                idle = time.monotonic() - self._last_command
+                if idle > self.config.watchdog and not self._held_by_watchdog:
+                    with self._lock:
+                        self._held_by_watchdog = True
+                        self._intervene("watchdog", f"no command for {idle * 1000:.0f} ms: holding")
+                        try:
+                            self.robot.stop()
+                        except Exception as exc:  # noqa: BLE001 (the watchdog must keep running)
+                            log.error("watchdog hold failed: %s", exc)
+
+        self._watchdog_thread = threading.Thread(target=loop, name="safety-watchdog", daemon=True)
+        self._watchdog_thread.start()
+
+    def stop_watchdog(self) -> None:
+        if self._watchdog_thread is not None:
+            self._stop_watchdog.set()
+            self._watchdog_thread.join(timeout=1.0)
+            self._watchdog_thread = None

@@ -1,0 +1,206 @@
+"""ROS 2 over DDS: byte-compatible messages, and two real processes (stand-in arm + Ros2Arm)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from cyclonedds.core import Policy, Qos
+from cyclonedds.util import duration
+from rosbags.typesys import Stores, get_typestore
+
+from robots.robot import RobotAction
+from robots.ros2 import messages as m
+from robots.ros2.dds import Node, dds_topic, domain_id, wait_for_match
+
+TYPESTORE = get_typestore(Stores.ROS2_HUMBLE)
+
+
+def to_rosbags(msg):
+    """The same message as a rosbags object (recursively), for independent serialisation."""
+    ros_name = next(k for k, v in m.ROS_TYPES.items() if v is type(msg))
+    cls = TYPESTORE.types[ros_name]
+    kwargs = {}
+    for name, value in vars(msg).items():
+        if isinstance(value, list) and value and not isinstance(value[0], (str, float, int)):
+            kwargs[name] = [to_rosbags(v)[0] for v in value]
+        elif (
+            isinstance(value, list)
+            and (not value or isinstance(value[0], float))
+            and name not in ("name", "joint_names")
+        ):
+            kwargs[name] = np.array(value, dtype=np.float64)
+        elif hasattr(value, "serialize"):
+            kwargs[name] = to_rosbags(value)[0]
+        else:
+            kwargs[name] = value
+    return cls(**kwargs), ros_name
+
+
+SAMPLES = [
+    m.Time(sec=1_700_000_000, nanosec=123_456_789),
+    m.Duration(sec=2, nanosec=5),
+    m.Header(stamp=m.Time(3, 4), frame_id="panda_link0"),
+    m.JointState(
+        header=m.Header(stamp=m.Time(5, 6), frame_id="base"),
+        name=["panda_joint1", "panda_joint2"],
+        position=[0.1, -1.25],
+        velocity=[0.0, 0.5],
+        effort=[],
+    ),
+    m.JointTrajectoryPoint(
+        positions=[0.5, 1.5, -2.0],
+        velocities=[],
+        accelerations=[0.1, 0.2, 0.3],
+        effort=[],
+        time_from_start=m.Duration(0, 40_000_000),
+    ),
+    m.JointTrajectory(
+        header=m.Header(frame_id=""),
+        joint_names=["a", "bb", "ccc"],
+        points=[
+            m.JointTrajectoryPoint(positions=[1.0, 2.0, 3.0], time_from_start=m.Duration(1, 0)),
+            m.JointTrajectoryPoint(
+                positions=[1.5, 2.5, 3.5], velocities=[0.1, 0.1, 0.1], time_from_start=m.Duration(2, 500)
+            ),
+        ],
+    ),
+    m.MultiArrayDimension(label="joints", size=7, stride=7),
+    m.MultiArrayLayout(dim=[m.MultiArrayDimension("x", 2, 2)], data_offset=0),
+    m.Float64MultiArray(layout=m.MultiArrayLayout(), data=[0.04, -1.0, 3.25]),
+]
+
+
+@pytest.mark.parametrize("msg", SAMPLES, ids=lambda s: type(s).__name__)
+def test_every_message_type_is_byte_identical_to_rosbags(msg):
+    theirs, ros_name = to_rosbags(msg)
+    assert bytes(TYPESTORE.serialize_cdr(theirs, ros_name)) == msg.serialize()
+    assert type(msg).deserialize(bytes(TYPESTORE.serialize_cdr(theirs, ros_name))) == msg
+
+
+def test_every_ros_type_has_a_sample():
+    assert {type(s) for s in SAMPLES} == set(m.ROS_TYPES.values())
+    for ros_name, cls in m.ROS_TYPES.items():
+        pkg, _, name = ros_name.split("/")
+        assert cls.__idl_typename__.replace("::", "/") == f"{pkg}/msg/dds_/{name}_"
+
+
+def test_topic_names_and_domain(monkeypatch):
+    assert dds_topic("/joint_states") == "rt/joint_states"
+    assert (
+        dds_topic("/joint_trajectory_controller/joint_trajectory") == "rt/joint_trajectory_controller/joint_trajectory"
+    )
+    monkeypatch.setenv("ROS_DOMAIN_ID", "42")
+    assert domain_id() == 42
+    monkeypatch.setenv("ROS_DOMAIN_ID", "999")
+    with pytest.raises(ValueError, match="ROS_DOMAIN_ID"):
+        domain_id()
+
+
+@pytest.fixture
+def fake_arm(tmp_path):
+    """`embodied fake-arm` in its own process on a domain of its own."""
+    domain = 100 + os.getpid() % 100
+    stats = tmp_path / "stats.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embodied.cli", "fake-arm", f"domain={domain}", "duration=20", f"stats={stats}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    yield domain, proc, stats
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def finish(proc, stats) -> dict:
+    proc.terminate()
+    proc.wait(timeout=10)
+    return json.loads(stats.read_text())
+
+
+def test_ros2_arm_moves_the_stand_in_over_dds(fake_arm):
+    from robots.ros2.arm import Ros2Arm
+
+    domain, proc, stats = fake_arm
+    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
+    arm.connect()
+    start = arm.get_observation().ee_position
+    for _ in range(25):
+        arm.send_action(RobotAction(ee_delta=np.array([0.0, 0.0, -0.02])))
+    moved = arm.get_observation().ee_position - start
+    assert moved[2] < -0.1 and abs(moved[0]) < 0.02 and abs(moved[1]) < 0.02
+    summary = finish(proc, stats)
+    assert summary["accepted"] >= 25 and not summary["rejected"]
+
+
+def bad_trajectories(names: list[str], good: list[float]) -> dict[str, list]:
+    """Malformed trajectories by category; ``good`` is a valid pose the bad fields are put into."""
+    pt = lambda q, t=0.1, **kw: m.JointTrajectoryPoint(positions=q, time_from_start=m.Duration.from_seconds(t), **kw)  # noqa: E731
+    traj = lambda ns, pts: m.JointTrajectory(joint_names=ns, points=pts)  # noqa: E731
+    return {
+        "nan": [traj(names, [pt([float("nan")] + good[1:])])],
+        "inf": [traj(names, [pt([float("inf")] + good[1:])])],
+        "wrong_length": [traj(names, [pt(good[:5])])],
+        "empty_points": [traj(names, [])],
+        "empty_names": [traj([], [pt(good)])],
+        "unknown_joint": [traj(names[:6] + ["elbow_of_doom"], [pt(good)])],
+        "duplicate_joint": [traj(names[:6] + [names[0]], [pt(good)])],
+        "non_increasing_time": [traj(names, [pt(good, 0.5), pt(good, 0.5)])],
+        "decreasing_time": [traj(names, [pt(good, 0.5), pt(good, 0.2)])],
+        "out_of_limits": [traj(names, [pt([5.0] * 7)])],
+        "huge": [traj(names, [pt(good, 0.001 * (k + 1)) for k in range(1500)])],
+        "bad_velocities": [traj(names, [pt(good, velocities=[0.0] * 3)])],
+        "nan_velocities": [traj(names, [pt(good, velocities=[float("nan")] * 7)])],
+    }
+
+
+def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(fake_arm):
+    from robots.ros2.arm import Ros2Arm
+    from robots.ros2.messages import JointTrajectory
+
+    domain, proc, stats = fake_arm
+    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
+    arm.connect()
+    q0 = arm.get_observation().joint_positions
+    # Keep-all on the injecting side: with keep-last-10 a burst may legitimately replace
+    # samples not yet acknowledged, and this test counts every one.
+    qos = Qos(Policy.Reliability.Reliable(duration(seconds=1)), Policy.History.KeepAll)
+    writer = Node(domain).writer("/joint_trajectory_controller/joint_trajectory", JointTrajectory, qos)
+    assert wait_for_match(writer)
+    cases = bad_trajectories(arm.description.joint_names, [float(v) for v in q0])
+    sent = 0
+    start = time.monotonic()
+    for _ in range(10):
+        for msgs in cases.values():
+            for msg in msgs:
+                writer.write(msg)
+                sent += 1
+                time.sleep(0.003)  # the command QoS keeps the last 10: do not outrun it
+    time.sleep(0.5)
+    elapsed = time.monotonic() - start
+    q1 = arm.get_observation().joint_positions
+    assert np.allclose(q0, q1, atol=1e-3)  # nothing was executed
+    summary = finish(proc, stats)
+    # None executed; (almost) all seen and rejected by rule. A few of a fast burst can be
+    # replaced in the driver's keep-last-10 command queue before it reads them (never run).
+    assert summary["accepted"] == 0 and sum(summary["rejected"].values()) >= 0.95 * sent
+    assert {"names", "size", "finite", "time", "limits"} <= set(summary["rejected"])
+    assert len(cases) >= 12
+    # Still publishing throughout (the >= 95 % rate figure is measured by scripts/bench_ros2.py
+    # on an idle machine; a shared CI core makes a rate assertion here flaky).
+    assert summary["published"] / summary["seconds"] >= 0.5 * 100
+    assert elapsed > 0
+
+
+def test_connect_fails_clearly_without_a_driver():
+    from robots.ros2.arm import ArmDisconnected, Ros2Arm
+
+    with pytest.raises(ArmDisconnected, match="is the driver"):
+        Ros2Arm("panda", domain=231, connect_timeout=0.5).connect()
