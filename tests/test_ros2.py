@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -102,10 +103,13 @@ def test_topic_names_and_domain(monkeypatch):
         domain_id()
 
 
+_DOMAINS = itertools.count()
+
+
 @pytest.fixture
 def fake_arm(tmp_path):
-    """`embodied fake-arm` in its own process on a domain of its own."""
-    domain = 100 + os.getpid() % 100
+    """`embodied fake-arm` in its own process on a domain of its own (one per test)."""
+    domain = 100 + (os.getpid() + 7 * next(_DOMAINS)) % 120
     stats = tmp_path / "stats.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "embodied.cli", "fake-arm", f"domain={domain}", "duration=20", f"stats={stats}"],

@@ -16,38 +16,34 @@ import cyclonedds.idl.types as types
 from cyclonedds.idl import IdlStruct
 
 
+class _Seconds:
+    """Conversion to and from seconds for the (sec, nanosec) pairs of Time and Duration."""
+
+    @classmethod
+    def from_seconds(cls, t: float):  # noqa: ANN206
+        sec = int(t // 1)
+        return cls(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
+
+    def to_seconds(self) -> float:
+        return self.sec + self.nanosec * 1e-9
+
+
 @dataclass
 @annotate.final
-class Time(IdlStruct, typename="builtin_interfaces::msg::dds_::Time_"):
+class Time(IdlStruct, _Seconds, typename="builtin_interfaces::msg::dds_::Time_"):
     """builtin_interfaces/msg/Time: seconds and nanoseconds since the epoch."""
 
     sec: types.int32 = 0
     nanosec: types.uint32 = 0
 
-    @classmethod
-    def from_seconds(cls, t: float) -> "Time":
-        sec = int(t // 1)
-        return cls(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
-
-    def to_seconds(self) -> float:
-        return self.sec + self.nanosec * 1e-9
-
 
 @dataclass
 @annotate.final
-class Duration(IdlStruct, typename="builtin_interfaces::msg::dds_::Duration_"):
+class Duration(IdlStruct, _Seconds, typename="builtin_interfaces::msg::dds_::Duration_"):
     """builtin_interfaces/msg/Duration (e.g. time_from_start of a trajectory point)."""
 
     sec: types.int32 = 0
     nanosec: types.uint32 = 0
-
-    @classmethod
-    def from_seconds(cls, t: float) -> "Duration":
-        sec = int(t // 1)
-        return cls(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
-
-    def to_seconds(self) -> float:
-        return self.sec + self.nanosec * 1e-9
 
 
 @dataclass
