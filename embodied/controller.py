@@ -128,6 +128,10 @@ class Controller:
         self._memory: dict[str, Any] = {}
 
     # -- perception ----------------------------------------------------------------------
+    def forget(self) -> None:
+        """Drop remembered objects (the scene was reset)."""
+        self._memory = {}
+
     def perceive(self) -> Scene:
         """What the camera sees, plus objects it saw before that are now covered by another.
 
@@ -231,14 +235,17 @@ class Controller:
         labels = self.world.client.body_names
         return labels.get(obj.instance & ((1 << 24) - 1), name) if obj.instance >= 0 else name
 
-    def attempt(self, goal: SubGoal) -> tuple[bool, int, str | None]:
-        """One attempt: goal position from perception, skill, release, clear view, check."""
-        start_steps = self._steps
+    def attempt(self, goal: SubGoal) -> tuple[bool, str | None, bool]:
+        """One attempt: goal position from perception, skill, release, clear view, check.
+
+        Returns (holds, why not, whether trying again can help). No goal position (the object
+        is hidden, no free room) cannot change by retrying, so it is not retryable.
+        """
         scene = self.perceive()
         try:
             target = goal_position(goal, self.positions(scene), self.geometry)
         except TargetError as exc:
-            return False, 0, str(exc)
+            return False, str(exc), False
         executor = self.library.get(goal.skill)
         body = self._body(scene, goal.object)
         budget = self.config.max_steps
@@ -257,14 +264,13 @@ class Controller:
                 run = executor.run(self.world, body, via, budget, self._tick, tolerance=0.03)
                 budget = max(budget - run.steps, 1)
         run = executor.run(self.world, body, target, budget, self._tick)
-        if run.error:
-            self._clear_view()
-            return False, self._steps - start_steps, run.error
         self._clear_view()
+        if run.error:
+            return False, run.error, True
         if self.check(goal):
-            return True, self._steps - start_steps, None
+            return True, None, True
         why = f"{goal.text()} does not hold after the skill (object {run.distance * 100:.1f} cm from its goal)"
-        return False, self._steps - start_steps, why
+        return False, why, True
 
     def execute(self, plan: Plan) -> Execution:
         """Run ``plan``; returns per-sub-goal records and whether every sub-goal holds at the end."""
@@ -280,8 +286,8 @@ class Controller:
             while attempts <= self.config.max_retries:
                 attempts += 1
                 self.on_event("attempt", {"subgoal": goal.to_json(), "attempt": attempts})
-                ok, _, reason = self.attempt(goal)
-                if ok or (reason and "not visible" in reason or reason and "no free room" in reason):
+                ok, reason, retryable = self.attempt(goal)
+                if ok or not retryable:
                     break
             record = StepRecord(
                 goal.to_json(),

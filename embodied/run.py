@@ -84,7 +84,7 @@ class Session:
         self.seed = seed
         self.world.reset(np.random.default_rng(seed))
         self.world.client.step(5)
-        self.controller._memory = {}
+        self.controller.forget()
 
     def close(self) -> None:
         self.world.close()

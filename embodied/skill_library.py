@@ -168,11 +168,11 @@ class SkillExecutor:
         step = world.description.max_ee_step
         max_width = world.description.gripper.max_width
         goal = np.asarray(goal, dtype=np.float64)
-        distance = float(np.linalg.norm(world.client.base_pose(obj)[0] - goal))
+        achieved = world.client.base_pose(obj)[0]
+        distance = float(np.linalg.norm(achieved - goal))
         for n in range(max_steps):
             if distance < tol:
                 return SkillRun(True, n, distance)
-            achieved = world.client.base_pose(obj)[0]
             action = np.asarray(self.act(self.observation(world, obj), achieved, goal), dtype=np.float64)
             if action.shape != ((4,) if self.uses_gripper else (3,)) or not np.isfinite(action).all():
                 return SkillRun(False, n, distance, f"the {self.source} {self.name} skill gave a bad action {action}")
@@ -184,7 +184,8 @@ class SkillExecutor:
             world.robot.send_action(RobotAction(ee_delta=action[:3] * step, gripper_width=width))
             if on_step:
                 on_step()
-            distance = float(np.linalg.norm(world.client.base_pose(obj)[0] - goal))
+            achieved = world.client.base_pose(obj)[0]
+            distance = float(np.linalg.norm(achieved - goal))
         return SkillRun(distance < tol, max_steps, distance)
 
 

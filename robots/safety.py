@@ -82,7 +82,6 @@ class SafetyLayer(Robot):
         description: its description (limits, workspace, kinematic model).
         config: the limits.
         hardware: True for a real arm: limits looser than :data:`HARD_LIMITS` are refused.
-        clock: time source for staleness (defaults to the observation's own clock domain).
     """
 
     robot: Robot

@@ -43,7 +43,6 @@ class FakeArm:
         domain: DDS domain (default ``ROS_DOMAIN_ID`` or 0).
         rate: joint-state rate in Hz (default: the description's ``ros2.state_rate``).
         command_timeout: hold position when no valid command arrived for this long, s.
-        seed: initial pose noise seed (0: exactly the home pose).
     """
 
     def __init__(

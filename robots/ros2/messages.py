@@ -5,8 +5,8 @@ struct serialised as plain CDR; these classes declare exactly those names and fi
 layouts (checked byte for byte against ``rosbags`` in the tests). Only what the arm path
 needs: time, header, joint states, joint trajectories, multi-arrays.
 
-No ``from __future__ import annotations`` here: cyclonedds reads the field annotations as
-real types (string annotations break its IDL machinery).
+Annotations here must stay real types, not postponed (string) ones: cyclonedds reads them
+to build the IDL layout, and postponed evaluation breaks that.
 """
 
 from dataclasses import dataclass, field
