@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from embodied.config import ConfigError
 from embodied.export import FORMATS, export_policy, run_exported, torch_actions
 from embodied.policies import OBS_KEYS
-from embodied.skills import evaluate, load_policy, make_env, shipped_checkpoint
+from embodied.skills import EvalResult, evaluate, load_policy, make_env, shipped_checkpoint
 from embodied.train import record_video, resolve_device
 
 
@@ -27,26 +27,13 @@ def eval_skill(cfg: DictConfig, console: Console | None = None) -> dict:
     device = resolve_device(str(cfg.device), 1)
     env = make_env(skill)
     model = load_policy(name, cfg.checkpoint, env=env, device=device)
-    checkpoint = str(cfg.checkpoint) if cfg.checkpoint else str(shipped_checkpoint(name))
-    t0 = time.perf_counter()
-    with Progress(
-        TextColumn(f"[bold]{name}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        console=console,
-        transient=True,
-        disable=console is None,
-    ) as bar:
-        task = bar.add_task("eval", total=cfg.episodes, rate="")
-        wins = []
-
-        def on_episode(i: int, success: bool) -> None:
-            wins.append(success)
-            bar.update(task, advance=1, rate=f"success {np.mean(wins):.0%}")
-
-        result = evaluate(model, env, cfg.episodes, int(cfg.seed), on_episode=on_episode)
     env.close()
+    checkpoint = str(cfg.checkpoint) if cfg.checkpoint else str(shipped_checkpoint(name))
+    randomization = OmegaConf.to_container(cfg.randomization, resolve=True) if cfg.get("randomize") else None
+    # Built first so that a bad randomisation value fails before minutes of clean evaluation.
+    randomized_env = make_env(skill, randomization=randomization) if randomization is not None else None
+    t0 = time.perf_counter()
+    result = _evaluate_with_bar(model, make_env(skill), cfg.episodes, int(cfg.seed), name, console)
     wall = time.perf_counter() - t0
     report = {
         "skill": name,
@@ -59,6 +46,18 @@ def eval_skill(cfg: DictConfig, console: Console | None = None) -> dict:
         "task": dict(skill.get("task") or {}),
         "wall_seconds": round(wall, 2),
     }
+    randomized = None
+    if randomized_env is not None:
+        # Same episode seeds, so the two numbers differ only by the randomisation.
+        randomized = _evaluate_with_bar(
+            model, randomized_env, cfg.episodes, int(cfg.seed), f"{name} randomized", console
+        )
+        report["randomized"] = {
+            "success_rate": randomized.success_rate,
+            "successes": int(sum(randomized.successes)),
+            "mean_episode_length": float(np.mean(randomized.lengths)),
+            "config": randomization,
+        }
     if cfg.video:
         run_dir = Path(cfg.run_dir or Path("runs") / "eval-skill" / name / f"{datetime.now():%Y%m%d-%H%M%S}")
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +73,38 @@ def eval_skill(cfg: DictConfig, console: Console | None = None) -> dict:
         )
         if failed:
             console.print(f"failed seeds: {failed[:20]}{' ...' if len(failed) > 20 else ''}")
+        if randomized is not None:
+            drop = (result.success_rate - randomized.success_rate) * 100
+            console.print(
+                f"[bold]{name}[/bold] under randomisation (physics, noise, latency 0-{randomization['latency']} "
+                f"periods): {int(sum(randomized.successes))}/{randomized.episodes} "
+                f"([bold]{randomized.success_rate:.1%}[/bold]), {-drop:+.1f} pp against clean"
+            )
     return report
+
+
+def _evaluate_with_bar(model, env, episodes: int, seed: int, label: str, console: Console | None) -> EvalResult:  # noqa: ANN001
+    """Run ``evaluate`` with a progress bar showing the running success rate; closes ``env``."""
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        console=console,
+        transient=True,
+        disable=console is None,
+    ) as bar:
+        task = bar.add_task("eval", total=episodes, rate="")
+        wins: list[bool] = []
+
+        def on_episode(i: int, success: bool) -> None:
+            wins.append(success)
+            bar.update(task, advance=1, rate=f"success {np.mean(wins):.0%}")
+
+        try:
+            return evaluate(model, env, episodes, seed, on_episode=on_episode)
+        finally:
+            env.close()
 
 
 def collect_observations(skill: DictConfig, model, episodes: int, seed: int) -> dict[str, np.ndarray]:  # noqa: ANN001

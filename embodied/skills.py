@@ -53,8 +53,13 @@ def make_env(
     render_mode: str | None = None,
     camera: dict | None = None,
     time_feature: bool = False,
+    randomization: dict | None = None,
 ) -> gym.Env:
-    """One env for a skill config; panda-gym ids (``Panda*``) work too (for the benchmark)."""
+    """One env for a skill config; panda-gym ids (``Panda*``) work too (for the benchmark).
+
+    ``randomization`` (fields of :class:`sims.randomization.RandomizationConfig`) wraps the
+    env in domain randomisation, noise and latency; our envs only.
+    """
     import sims  # noqa: F401  (registers the embodied/* ids)
 
     env_id = str(skill["env_id"])
@@ -72,6 +77,15 @@ def make_env(
         env = gym.make(env_id, **kwargs)
     except gym.error.Error as exc:
         raise SkillError(f"skill {skill.get('name')!r}: cannot make env {env_id!r}: {exc}") from exc
+    if randomization is not None:
+        from sims.randomization import RandomizedEnv
+
+        if env_id.startswith("Panda"):
+            raise SkillError(f"randomization works on our embodied/* envs, not on {env_id}")
+        try:
+            env = RandomizedEnv(env, dict(randomization))
+        except ValueError as exc:
+            raise SkillError(str(exc)) from exc
     if time_feature:
         from sb3_contrib.common.wrappers import TimeFeatureWrapper
 

@@ -71,6 +71,12 @@ class SimulatedArm(Robot):
         self._connected = True
         self.reset()
 
+    @property
+    def arm_joints(self) -> list[int]:
+        """Engine indices of the arm's joints (no fingers), in description order."""
+        self._require_connected()
+        return list(self._arm)
+
     def disconnect(self) -> None:
         if self._connected:
             self.physics.remove_body(self.name)

@@ -54,6 +54,8 @@ class PyBulletClient:
         self._dof_index: dict[str, dict[int, int]] = {}
         self._steps = 0
         self._revision = 0
+        self.gain_scale = 1.0
+        """Factor on ``config.position_gain`` (domain randomisation varies it per episode)."""
 
     # -- lifecycle -------------------------------------------------------------------
     @property
@@ -185,9 +187,36 @@ class PyBulletClient:
         self._register(name, body)
 
     def set_friction(self, body: str, link: int, lateral: float, spinning: float = 0.001) -> None:
-        pb.changeDynamics(
-            self.body_id(body), link, lateralFriction=lateral, spinningFriction=spinning, physicsClientId=self._id
-        )
+        self.set_dynamics(body, link, lateral_friction=lateral, spinning_friction=spinning)
+
+    def set_dynamics(
+        self,
+        body: str,
+        link: int,
+        *,
+        mass: float | None = None,
+        lateral_friction: float | None = None,
+        spinning_friction: float | None = None,
+        linear_damping: float | None = None,
+        angular_damping: float | None = None,
+        joint_damping: float | None = None,
+    ) -> None:
+        """Change a link's dynamics (link -1 is the base); None leaves a property as it is."""
+        names = {
+            "mass": mass,
+            "lateralFriction": lateral_friction,
+            "spinningFriction": spinning_friction,
+            "linearDamping": linear_damping,
+            "angularDamping": angular_damping,
+            "jointDamping": joint_damping,
+        }
+        kwargs = {k: float(v) for k, v in names.items() if v is not None}
+        pb.changeDynamics(self.body_id(body), link, physicsClientId=self._id, **kwargs)
+
+    def dynamics(self, body: str, link: int = -1) -> dict[str, float]:
+        """A link's mass (kg) and lateral friction (the base is link -1)."""
+        info = pb.getDynamicsInfo(self.body_id(body), link, physicsClientId=self._id)
+        return {"mass": info[0], "lateral_friction": info[1]}
 
     def set_color(self, name: str, rgba: Sequence[float]) -> None:
         """Repaint a body's base visual (RGBA in [0, 1])."""
@@ -260,7 +289,7 @@ class PyBulletClient:
             pb.POSITION_CONTROL,
             targetPositions=positions,
             forces=forces,
-            positionGains=[self.config.position_gain] * len(joints),
+            positionGains=[self.config.position_gain * self.gain_scale] * len(joints),
             physicsClientId=self._id,
         )
 

@@ -79,15 +79,19 @@ class TabletopScene:
         self.rest_height = half
         """z of a cube's centre when it rests on the table, m."""
 
+        self.table_name = "table"
+        """Body name of the table."""
+        self.table_friction = c.cube_friction
+        """Nominal lateral friction of the table top."""
         h = c.table_height
         client.create_box("floor", (2.0, 2.0, 0.01), 0.0, (0.5, 0.0, -h - 0.01), _FLOOR_RGBA, _FLOOR_FRICTION)
         client.create_box(
-            "table",
+            self.table_name,
             (self.table_size[0] / 2, self.table_size[1] / 2, h / 2),
             0.0,
             (self.table_center[0], self.table_center[1], -h / 2),
             _TABLE_RGBA,
-            c.cube_friction,
+            self.table_friction,
         )
         # The robot's stand; visual only (the arm has a fixed base), so it costs no physics.
         client.create_box("pedestal", (0.1, 0.1, h / 2), 0.0, (0.0, 0.0, -h / 2), _PEDESTAL_RGBA, collision=False)

@@ -80,12 +80,14 @@ def test_configs_restate_the_schema_defaults():
     import yaml
 
     from sims.config import CameraConfig, SceneConfig, SimConfig
+    from sims.randomization import RandomizationConfig
 
     root = Path(__file__).resolve().parent.parent / "configs"
     for path, cls in [
         ("sim/default.yaml", SimConfig),
         ("scene/tabletop.yaml", SceneConfig),
         ("camera/default.yaml", CameraConfig),
+        ("randomization/default.yaml", RandomizationConfig),
     ]:
         data = yaml.safe_load((root / path).read_text())
         defaults = json.loads(json.dumps(asdict(cls())))  # tuples -> lists

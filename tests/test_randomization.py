@@ -1,0 +1,109 @@
+"""Domain randomisation, noise and latency (sims/randomization.py) and `eval-skill randomize=true`."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import sims  # noqa: F401  (registers the env ids)
+from embodied.cli import main
+from sims.randomization import RandomizationConfig, RandomizedEnv
+
+
+def _env(**overrides) -> RandomizedEnv:
+    return RandomizedEnv(gym.make("embodied/PickPlace-v0"), overrides)
+
+
+def test_same_seed_same_physics_and_noise_other_seed_differs():
+    a, b = _env(), _env()
+    obs_a, info_a = a.reset(seed=7)
+    obs_b, info_b = b.reset(seed=7)
+    assert info_a["randomization"] == info_b["randomization"]
+    for _ in range(5):
+        action = np.array([0.3, -0.2, 0.1, 1.0], dtype=np.float32)
+        obs_a, *_ = a.step(action)
+        obs_b, *_ = b.step(action)
+    np.testing.assert_array_equal(obs_a["observation"], obs_b["observation"])
+    _, info_c = a.reset(seed=8)
+    assert info_c["randomization"] != info_a["randomization"]
+    a.close(), b.close()
+
+
+def test_drawn_physics_reaches_the_engine():
+    env = _env(mass_scale=(2.0, 3.0), friction_scale=(0.5, 0.6))
+    _, info = env.reset(seed=1)
+    world = env.unwrapped.world
+    draw = info["randomization"]
+    for name, scale in draw["mass_scale"].items():
+        dyn = world.client.dynamics(name)
+        assert 2.0 <= scale <= 3.0
+        assert dyn["mass"] == pytest.approx(world.scene.config.cube_mass * scale)
+        assert dyn["lateral_friction"] == pytest.approx(world.scene.config.cube_friction * draw["friction_scale"])
+    assert world.client.gain_scale == draw["actuator_gain_scale"]
+    env.close()
+
+
+def test_latency_delays_the_arm_by_whole_control_periods():
+    env = _env(latency=2, action_noise=0.0, observation_noise=0.0)
+    seed = next(s for s in range(50) if env.reset(seed=s)[1]["randomization"]["latency"] == 2)
+    obs, _ = env.reset(seed=seed)
+    start = obs["observation"][:3].copy()
+    move = np.array([0.0, 0.0, 1.0, 1.0], dtype=np.float32)  # 5 cm up per period
+    moved = []
+    for _ in range(4):
+        obs, *_ = env.step(move)
+        moved.append(float(obs["observation"][2] - start[2]))
+    assert abs(moved[0]) < 2e-3 and abs(moved[1]) < 2e-3, moved  # the first two periods replay "hold"
+    assert moved[2] > 0.01 and moved[3] > moved[2], moved
+    env.close()
+
+
+def test_observation_noise_leaves_reward_and_success_on_the_true_state():
+    env = _env(observation_noise=0.05, action_noise=0.0)
+    clean = gym.make("embodied/PickPlace-v0")
+    obs, _ = env.reset(seed=3)
+    clean_obs, _ = clean.reset(seed=3)
+    noise = np.abs(obs["observation"] - clean_obs["observation"])
+    assert noise.max() > 0.01  # the policy sees noise ...
+    np.testing.assert_array_equal(obs["desired_goal"], clean_obs["desired_goal"])  # ... but the goal is exact
+    _, reward, terminated, _, info = env.step(np.zeros(4, dtype=np.float32))
+    true = env.unwrapped._observation()
+    distance = np.linalg.norm(true["achieved_goal"] - true["desired_goal"])
+    assert reward == pytest.approx(env.unwrapped.task.reward_from_distance(distance))
+    assert info["is_success"] == terminated
+    env.close(), clean.close()
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("mass_scale", (1.5, 1.0)), ("friction_scale", (0.0, 1.0)), ("latency", -1), ("action_noise", -0.1)],
+)
+def test_bad_ranges_are_named(field, value):
+    with pytest.raises(ValueError, match=f"randomization.{field}"):
+        RandomizationConfig(**{field: value})
+
+
+def test_rejects_bad_actions_and_foreign_envs():
+    env = _env()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="NaN"):
+        env.step(np.array([np.nan, 0, 0, 0], dtype=np.float32))
+    env.close()
+    with pytest.raises(TypeError, match="skill envs"):
+        RandomizedEnv(gym.make("CartPole-v1"))
+
+
+def test_eval_skill_reports_clean_and_randomized_success(capsys):
+    assert main(["eval-skill", "reach", "episodes=3", "randomize=true", "randomization.latency=1"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["episodes"] == 3 and 0 <= report["success_rate"] <= 1
+    assert 0 <= report["randomized"]["success_rate"] <= 1
+    assert report["randomized"]["config"]["latency"] == 1
+
+
+def test_eval_skill_bad_randomization_exits_2(capsys):
+    assert main(["eval-skill", "reach", "episodes=3", "randomize=true", "randomization.action_noise=-1"]) == 2
+    assert "randomization.action_noise" in capsys.readouterr().err
