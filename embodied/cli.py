@@ -249,6 +249,71 @@ def cmd_run(args: argparse.Namespace) -> int:
         session.close()
 
 
+def _deploy_args(tokens: list[str]) -> tuple[str | None, list[str]]:
+    """The instruction (the one token that is not key=value) and the overrides, in any order.
+
+    ``robot=ros2|sim`` names the deploy target (``target``); ``arm=NAME`` the description.
+    """
+    instruction, overrides = None, []
+    for token in tokens:
+        if not re.fullmatch(r"[\w.@/+~-]+=\S*", token):
+            if instruction is not None:
+                raise ConfigError("give one instruction, in quotes")
+            instruction = token
+        elif token.startswith("robot="):
+            overrides.append("target=" + token.split("=", 1)[1])
+        elif token.startswith("arm="):
+            overrides.append("robot=" + token.split("=", 1)[1])
+        else:
+            overrides.append(token)
+    return instruction, overrides
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Run an instruction on an arm behind a ROS 2 driver (a real arm, or `embodied fake-arm`):
+    planner, controller and skills drive the arm through the safety layer. With dry_run=true
+    (default) the plan is first played in simulation mirrored from the arm's joint state, and
+    the arm moves only after you confirm (confirm=true skips the question). robot=ros2 (default)
+    or robot=sim (dry run only); arm=panda|ur5e|xarm6; domain=N (default ROS_DOMAIN_ID).
+    Exit 0 success, 1 failed, 2 refused/bad input, 3 not confirmed.
+    Example: embodied deploy robot=ros2 "put the red cube on the blue cube" seed=3"""
+    from embodied.deploy import deploy, write_summary
+    from embodied.run import prepare_run_dir
+
+    instruction, overrides = _deploy_args(list(args.overrides))
+    if args.cfg:
+        return _print_config("deploy", overrides)
+    if not instruction:
+        raise ConfigError(
+            'deploy needs an instruction, e.g. embodied deploy robot=ros2 "put the red cube on the blue cube"'
+        )
+    cfg = load_config("deploy", overrides)
+    run_dir = prepare_run_dir(cfg, "deploy")
+    # Every safety intervention goes to safety.log in the run folder, not to the terminal.
+    import logging
+
+    safety_log = logging.getLogger("embodied.safety")
+    safety_log.propagate = False
+    safety_log.addHandler(logging.FileHandler(run_dir / "safety.log"))
+
+    def ask(question: str) -> bool:
+        console.print(f"[bold yellow]{question}[/bold yellow] [y/N] ", end="")
+        answer = sys.stdin.readline().strip().lower()
+        return answer in ("y", "yes")
+
+    outcome = deploy(cfg, instruction, run_dir, ask, _run_events)
+    if outcome.dry_run is not None:
+        console.print("[bold]dry run (simulation, mirrored from the arm):[/bold]")
+        _summarise(outcome.dry_run.report)
+    if outcome.hardware is not None:
+        console.print(f"[bold]on the arm[/bold] ({outcome.safety_interventions} safety interventions):")
+        _summarise(outcome.hardware.report)
+    elif outcome.dry_run is not None and outcome.dry_run.report["success"] and cfg.target == "ros2":
+        console.print("not confirmed: the arm was not moved")
+    print(write_summary(outcome, run_dir))
+    return outcome.exit_code
+
+
 def _interactive(session, run_dir) -> int:
     console.print(
         f"[bold]embodied[/bold]: one scene (seed {session.seed}); type an instruction, "
@@ -371,6 +436,8 @@ def cmd_fake_arm(args: argparse.Namespace) -> int:
             "accepted": st.accepted,
             "rejected": dict(st.rejected),
             "holds": st.holds,
+            "hold_delays": [round(d, 4) for d in st.hold_delays],
+            "max_publish_gap": round(st.max_publish_gap, 4),
             "seconds": round(__import__("time").monotonic() - st.started, 3),
         }
         if cfg.stats:
@@ -381,6 +448,7 @@ def cmd_fake_arm(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    "deploy": (cmd_deploy, "run an instruction on a ROS 2 arm through the safety layer, after a dry run"),
     "fake-arm": (cmd_fake_arm, "stand-in ROS 2 arm driver (PyBullet) for dry runs and tests"),
     "eval": (cmd_eval, "run an instruction suite + CALVIN-style chains; eval.json + plot"),
     "run": (cmd_run, "the main job: plan, execute and check an instruction; report.json + video"),

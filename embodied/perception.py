@@ -199,7 +199,7 @@ def perceive_world(world, frame: CameraFrame | None = None) -> Scene:
     """Perceive a :class:`sims.world.TabletopWorld` through its overhead camera (or a given frame of it)."""
     return perceive(
         frame if frame is not None else world.camera.render(),
-        background=[world.robot.name],
+        background=[world.robot_body],
         table_center=world.scene.table_center,
         table_size=world.scene.table_size,
     )

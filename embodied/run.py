@@ -89,8 +89,12 @@ class Session:
     def close(self) -> None:
         self.world.close()
 
-    def run(self, instruction: str, run_dir: Path | None) -> RunOutcome:
-        """Plan and execute ``instruction``; write report.json (+ video) into ``run_dir`` if given."""
+    def run(self, instruction: str, run_dir: Path | None, expect_plan: list | None = None) -> RunOutcome:
+        """Plan and execute ``instruction``; write report.json (+ video) into ``run_dir`` if given.
+
+        ``expect_plan`` (a plan's JSON): execute only if the new plan is exactly this one (a
+        deployment confirmed it after a dry run); otherwise report an error and move nothing.
+        """
         start = time.perf_counter()
         self._frames = []
         frame = self.world.camera.render()
@@ -99,7 +103,9 @@ class Session:
         self.on_event("plan", {"result": result})
         execution = None
         error = result.error
-        if result.ok:
+        if result.ok and expect_plan is not None and result.to_json()["plan"] != expect_plan:
+            error = "the plan differs from the one confirmed after the dry run; nothing was executed"
+        if result.ok and error is None:
             try:
                 execution = self.controller.execute(result.plan)
             except ConfigError as exc:  # a skill with no policy: refused before any motion
@@ -136,8 +142,8 @@ class Session:
         return RunOutcome(report, path, result, execution)
 
 
-def prepare_run_dir(cfg: DictConfig) -> Path:
-    run_dir = Path(cfg.run_dir) if cfg.run_dir else default_run_dir("run", int(cfg.seed))
+def prepare_run_dir(cfg: DictConfig, job: str = "run") -> Path:
+    run_dir = Path(cfg.run_dir) if cfg.run_dir else default_run_dir(job, int(cfg.seed))
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     return run_dir

@@ -320,6 +320,7 @@ def write_card(run_dir: Path, card: dict) -> None:
         f"(seeds {card['eval_seed']}..{card['eval_seed'] + card['eval_episodes'] - 1}, never used in training)",
         f"- before training (the prior alone when there is one): {card['initial_success_rate']:.1%}",
         f"- env: {card['env_id']} with task settings {card['task']}",
+        f"- randomisation (training and evaluation): {card.get('randomization') or 'off'}",
         "",
         "Success rate vs env steps:",
         "",
@@ -369,8 +370,12 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
     formats = ["csv"] + (["tensorboard"] if cfg.logger.name in ("tensorboard", "wandb") else [])
     logger = configure(str(run_dir / "logs"), formats)
 
+    # With randomize=true both the training and the evaluation envs are randomised (physics,
+    # noise, latency: configs/randomization), so "best" means best under randomisation.
+    randomization = section(cfg, "randomization") if cfg.get("randomize") else None
+
     def env_fn():  # noqa: ANN202
-        return make_env(cfg.skill, time_feature=cfg.algo.time_feature)
+        return make_env(cfg.skill, time_feature=cfg.algo.time_feature, randomization=randomization)
 
     env = make_vec_env(env_fn, n_envs=int(cfg.n_envs), seed=seed, vec_env_cls=DummyVecEnv)
     eval_env = env_fn()
@@ -423,6 +428,7 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
         "prior": cfg.skill.prior.kind if cfg.algo.residual else "none",
         "env_id": cfg.skill.env_id,
         "task": OmegaConf.to_container(cfg.skill.get("task") or {}),
+        "randomization": randomization,
         "command": command.strip(),
         "seed": seed,
         "steps": int(model.num_timesteps),

@@ -186,10 +186,13 @@ class SafetyLayer(Robot):
             clipped = np.minimum(np.maximum(target, self.lower), self.upper)
             if np.any(np.abs(clipped - target) > 1e-9):
                 self._intervene("joint_limits", f"targets clipped to the limits minus {self.config.joint_margin} rad")
-            # Velocity, then acceleration: the change from the previous command is bounded.
+            # Velocity, then acceleration: the change from the previous command is bounded. The
+            # joint step is scaled as a whole, not clipped per joint, so the arm keeps to the
+            # commanded direction (per-joint clipping bent paths and swept cubes off the table).
             step = clipped - base
-            limited = np.clip(step, -self.max_step, self.max_step)
-            limited = np.clip(limited, self._last_step - self.max_dstep, self._last_step + self.max_dstep)
+            limited = step / max(1.0, float(np.max(np.abs(step) / self.max_step)))
+            change = limited - self._last_step
+            limited = self._last_step + change / max(1.0, float(np.max(np.abs(change) / self.max_dstep)))
             if np.any(np.abs(limited - step) > 1e-9):
                 self._intervene("velocity", "joint step limited by the velocity/acceleration limits")
             target = np.minimum(np.maximum(base + limited, self.lower), self.upper)

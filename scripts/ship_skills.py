@@ -1,8 +1,10 @@
 """Copy the best seed of each trained skill into the package, with its model card.
 
 After `bash scripts/train_shipped.sh`: for each skill, the seed with the highest final
-held-out success (ties: lowest seed) is shipped as embodied/assets/skills/<skill>.zip (its
-best.zip), with <skill>.json and <skill>.md describing it and listing every seed's result.
+held-out success (ties: lowest seed) is shipped as embodied/assets/skills/<skill>.zip. The
+shipped file is that run's last.zip, the policy at the end of training (not an earlier
+"best" checkpoint, which could be the untrained prior), with <skill>.json and <skill>.md
+describing it and listing every seed's result.
     python scripts/ship_skills.py [skill ...]
 """
 
@@ -25,15 +27,10 @@ def ship(skill: str) -> None:
         cards.append((json.loads(card_path.read_text()), card_path.parent))
     if not cards:
         raise SystemExit(f"no finished runs for {skill} under {RUNS}; run scripts/train_shipped.sh first")
-    best, run_dir = max(cards, key=lambda c: (c[0]["best_success_rate"], -c[0]["seed"]))
+    best, run_dir = max(cards, key=lambda c: (c[0]["success_rate"], -c[0]["seed"]))
     SKILLS_DIR.mkdir(parents=True, exist_ok=True)
-    shutil.copy(run_dir / "best.zip", SKILLS_DIR / f"{skill}.zip")
+    shutil.copy(run_dir / "last.zip", SKILLS_DIR / f"{skill}.zip")
     best = dict(best)
-    # best.zip is the checkpoint of the first evaluation with the best success: describe that one.
-    top = next(h for h in best["history"] if h["success_rate"] == best["best_success_rate"])
-    best["final_success_rate"] = best["success_rate"]
-    best["success_rate"] = top["success_rate"]
-    best["checkpoint_steps"] = top["steps"]
     best["command"] = f"bash scripts/train_shipped.sh {skill}  (this run: {best['command']})"
     best["all_seeds"] = {c["seed"]: c["success_rate"] for c, _ in cards}  # final evaluation of each seed
     tmp = SKILLS_DIR / f".{skill}"
@@ -43,12 +40,12 @@ def ship(skill: str) -> None:
     text = (tmp / "model_card.md").read_text()
     seeds = ", ".join(f"seed {s}: {v:.0%}" for s, v in best["all_seeds"].items())
     text += (
-        f"\nShipped: seed {best['seed']}, the checkpoint evaluated at {top['steps']} steps ({top['success_rate']:.0%};"
-        f" this run ended at {best['final_success_rate']:.0%}). All training seeds at the end of training: {seeds}.\n"
+        f"\nShipped: seed {best['seed']}, the policy at the end of training ({best['steps']} steps, "
+        f"{best['success_rate']:.0%}). All training seeds at the end of training: {seeds}.\n"
     )
     (SKILLS_DIR / f"{skill}.md").write_text(text)
     shutil.rmtree(tmp)
-    shipped = f"seed {best['seed']} @ {top['steps']} steps ({top['success_rate']:.0%})"
+    shipped = f"seed {best['seed']} @ {best['steps']} steps ({best['success_rate']:.0%})"
     print(f"{skill}: shipped {shipped}; final {best['all_seeds']}")
 
 

@@ -32,6 +32,10 @@ class FakeArmStats:
     accepted: int = 0
     rejected: Counter = field(default_factory=Counter)
     holds: int = 0
+    hold_delays: list[float] = field(default_factory=list)
+    """For each watchdog hold: seconds from the last command received to the hold."""
+    max_publish_gap: float = 0.0
+    """Longest time between two joint-state publications, s."""
     started: float = field(default_factory=time.monotonic)
 
 
@@ -84,6 +88,7 @@ class FakeArm:
         self._started_at = 0.0
         self._last_command = -math.inf
         self._holding = True
+        self._last_publish: float | None = None
 
     # -- commands ------------------------------------------------------------------------
     def _take_commands(self, now: float) -> None:
@@ -136,6 +141,7 @@ class FakeArm:
             self._hold = self.arm.get_observation().joint_positions.copy()
             self._holding = True
             self.stats.holds += 1
+            self.stats.hold_delays.append(now - self._last_command)
         self.arm.command(self._target(now))
         self.world.client.advance(1.0 / self.rate)
         self.publish(now)
@@ -153,6 +159,9 @@ class FakeArm:
         )
         self.state_writer.write(msg)
         self.stats.published += 1
+        if self._last_publish is not None:
+            self.stats.max_publish_gap = max(self.stats.max_publish_gap, now - self._last_publish)
+        self._last_publish = now
 
     def run(self, duration: float | None = None, on_tick=None) -> FakeArmStats:  # noqa: ANN001
         """Run in real time for ``duration`` seconds (forever when None)."""

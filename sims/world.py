@@ -58,6 +58,8 @@ class TabletopWorld:
             self.scene = TabletopScene(self.client, from_mapping(SceneConfig, scene), objects)
             self.robot = SimulatedArm(self.client, self.description, resolve_data_path(self.description.urdf))
             self.robot.connect()  # leaves the arm at its home pose
+            self.robot_body = self.robot.name
+            """Engine body name of the arm (``robot`` may later be wrapped, e.g. by a safety layer)."""
             self.home_ee_position = self.robot.get_observation().ee_position.copy()
             """(3,) end-effector position at the home pose, world frame, m."""
             for joint in self.client.joint_indices(self.robot.name, self.description.gripper.joints):

@@ -18,6 +18,7 @@ from rosbags.typesys import Stores, get_typestore
 from robots.robot import RobotAction
 from robots.ros2 import messages as m
 from robots.ros2.dds import Node, dds_topic, domain_id, wait_for_match
+from robots.ros2.malformed import malformed_gripper_commands, malformed_trajectories
 
 TYPESTORE = get_typestore(Stores.ROS2_HUMBLE)
 
@@ -144,27 +145,6 @@ def test_ros2_arm_moves_the_stand_in_over_dds(fake_arm):
     assert summary["accepted"] >= 25 and not summary["rejected"]
 
 
-def bad_trajectories(names: list[str], good: list[float]) -> dict[str, list]:
-    """Malformed trajectories by category; ``good`` is a valid pose the bad fields are put into."""
-    pt = lambda q, t=0.1, **kw: m.JointTrajectoryPoint(positions=q, time_from_start=m.Duration.from_seconds(t), **kw)  # noqa: E731
-    traj = lambda ns, pts: m.JointTrajectory(joint_names=ns, points=pts)  # noqa: E731
-    return {
-        "nan": [traj(names, [pt([float("nan")] + good[1:])])],
-        "inf": [traj(names, [pt([float("inf")] + good[1:])])],
-        "wrong_length": [traj(names, [pt(good[:5])])],
-        "empty_points": [traj(names, [])],
-        "empty_names": [traj([], [pt(good)])],
-        "unknown_joint": [traj(names[:6] + ["elbow_of_doom"], [pt(good)])],
-        "duplicate_joint": [traj(names[:6] + [names[0]], [pt(good)])],
-        "non_increasing_time": [traj(names, [pt(good, 0.5), pt(good, 0.5)])],
-        "decreasing_time": [traj(names, [pt(good, 0.5), pt(good, 0.2)])],
-        "out_of_limits": [traj(names, [pt([5.0] * 7)])],
-        "huge": [traj(names, [pt(good, 0.001 * (k + 1)) for k in range(1500)])],
-        "bad_velocities": [traj(names, [pt(good, velocities=[0.0] * 3)])],
-        "nan_velocities": [traj(names, [pt(good, velocities=[float("nan")] * 7)])],
-    }
-
-
 def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(fake_arm):
     from robots.ros2.arm import Ros2Arm
     from robots.ros2.messages import JointTrajectory
@@ -178,15 +158,18 @@ def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(f
     qos = Qos(Policy.Reliability.Reliable(duration(seconds=1)), Policy.History.KeepAll)
     writer = Node(domain).writer("/joint_trajectory_controller/joint_trajectory", JointTrajectory, qos)
     assert wait_for_match(writer)
-    cases = bad_trajectories(arm.description.joint_names, [float(v) for v in q0])
+    gripper = Node(domain).writer("/gripper_controller/commands", m.Float64MultiArray, qos)
+    assert wait_for_match(gripper)
+    cases = malformed_trajectories(arm.description.joint_names, q0)
+    gripper_cases = malformed_gripper_commands(arm.description.gripper.max_width)
     sent = 0
     start = time.monotonic()
-    for _ in range(10):
-        for msgs in cases.values():
-            for msg in msgs:
-                writer.write(msg)
+    for _ in range(8):
+        for out, batch in ((writer, cases), (gripper, gripper_cases)):
+            for msg in batch.values():
+                out.write(msg)
                 sent += 1
-                time.sleep(0.003)  # the command QoS keeps the last 10: do not outrun it
+                time.sleep(0.005)  # the command QoS keeps the last 10: do not outrun it
     time.sleep(0.5)
     elapsed = time.monotonic() - start
     q1 = arm.get_observation().joint_positions
@@ -195,11 +178,12 @@ def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(f
     # None executed; (almost) all seen and rejected by rule. A few of a fast burst can be
     # replaced in the driver's keep-last-10 command queue before it reads them (never run).
     assert summary["accepted"] == 0 and sum(summary["rejected"].values()) >= 0.95 * sent
-    assert {"names", "size", "finite", "time", "limits"} <= set(summary["rejected"])
-    assert len(cases) >= 12
+    assert {"names", "size", "finite", "time", "limits", "gripper"} <= set(summary["rejected"])
+    assert len(cases) + len(gripper_cases) >= 12
     # Still publishing throughout (the >= 95 % rate figure is measured by scripts/bench_ros2.py
     # on an idle machine; a shared CI core makes a rate assertion here flaky).
     assert summary["published"] / summary["seconds"] >= 0.5 * 100
+    assert summary["holds"] == 0 and summary["hold_delays"] == []
     assert elapsed > 0
 
 

@@ -6,12 +6,18 @@ ahead (or to a forward position controller), reliably. End-effector commands are
 into joint targets with the description's kinematic model and the same IK as in simulation,
 so skills and the controller run unchanged. ``send_action`` paces the loop at the control
 period, as the simulated arm's physics step does.
+
+Joint states are taken by a DDS listener the moment they arrive, and their age is measured
+from that moment: a state that sat unread in a queue while the driver died must not look
+fresh (measured: polling at send time made a dead driver's last state look new).
 """
 
+import threading
 import time
 from collections.abc import Sequence
 
 import numpy as np
+from cyclonedds.core import Listener
 
 from robots.arm_model import ArmModel
 from robots.description import RobotDescription, load_description
@@ -61,6 +67,7 @@ class Ros2Arm(Robot):
         self._node: Node | None = None
         self._state: JointState | None = None
         self._received = -np.inf
+        self._lock = threading.Lock()
         self._width_target = d.gripper.max_width
         self._next_tick = 0.0
 
@@ -74,7 +81,9 @@ class Ros2Arm(Robot):
             return
         spec = self.description.ros2
         self._node = Node(self.domain)
-        self._states = self._node.reader(spec.joint_states_topic, JointState, SENSOR_QOS)
+        self._states = self._node.reader(
+            spec.joint_states_topic, JointState, SENSOR_QOS, Listener(on_data_available=self._on_state)
+        )
         if spec.command == "trajectory":
             self._commands = self._node.writer(spec.command_topic, JointTrajectory, COMMAND_QOS)
         else:
@@ -97,16 +106,20 @@ class Ros2Arm(Robot):
 
     def disconnect(self) -> None:
         self._node = None
+        self._states = None  # deleting the reader stops its listener
         self._state = None
 
-    def _poll(self) -> bool:
-        """Take the newest joint state that names every arm joint; True if one arrived."""
-        got = False
-        for msg in take(self._states):
+    def _on_state(self, reader) -> None:  # noqa: ANN001 (DDS listener thread)
+        """Keep the newest joint state that names every arm joint, stamped with its arrival."""
+        for msg in take(reader):
             names = list(msg.name)
             if all(n in names for n in self.description.joint_names) and len(msg.position) == len(names):
-                self._state, self._received, got = msg, time.monotonic(), True
-        return got
+                with self._lock:
+                    self._state, self._received = msg, time.monotonic()
+
+    def _poll(self) -> bool:
+        """True if a joint state has arrived within ``stale_after``."""
+        return self._state is not None and self.state_age <= self.stale_after
 
     @property
     def state_age(self) -> float:
@@ -130,7 +143,6 @@ class Ros2Arm(Robot):
 
     def get_observation(self) -> RobotObservation:
         self._require_connected()
-        self._poll()
         if self._state is None:
             raise ArmDisconnected("no joint state received yet")
         q, qd, width = self._joint_arrays()
@@ -157,7 +169,6 @@ class Ros2Arm(Robot):
         """
         self._require_connected()
         action = validate_action(action, self._n)
-        self._poll()
         if self._state is None or self.state_age > self.stale_after:
             raise ArmDisconnected(
                 f"joint state is {self.state_age:.2f} s old (limit {self.stale_after} s): not moving on stale data"
@@ -206,7 +217,6 @@ class Ros2Arm(Robot):
     def stop(self) -> None:
         """Hold the current position (a trajectory to where the arm is now)."""
         self._require_connected()
-        self._poll()
         if self._state is not None:
             self._publish(self._joint_arrays()[0])
 

@@ -8,7 +8,7 @@ commands use reliable delivery. The domain comes from ``ROS_DOMAIN_ID`` like in 
 import os
 from dataclasses import dataclass
 
-from cyclonedds.core import Policy, Qos
+from cyclonedds.core import Listener, Policy, Qos
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader, InvalidSample
@@ -68,8 +68,11 @@ class Node:
             self._topics[name] = Topic(self.participant, name, msg_type)
         return self._topics[name]
 
-    def reader(self, ros_topic: str, msg_type: type, qos: Qos = SENSOR_QOS) -> DataReader:
-        return DataReader(self.participant, self._topic(ros_topic, msg_type), qos=qos)
+    def reader(
+        self, ros_topic: str, msg_type: type, qos: Qos = SENSOR_QOS, listener: Listener | None = None
+    ) -> DataReader:
+        """A reader; ``listener`` callbacks (e.g. ``on_data_available``) run on a DDS thread."""
+        return DataReader(self.participant, self._topic(ros_topic, msg_type), qos=qos, listener=listener)
 
     def writer(self, ros_topic: str, msg_type: type, qos: Qos = COMMAND_QOS) -> DataWriter:
         return DataWriter(self.participant, self._topic(ros_topic, msg_type), qos=qos)

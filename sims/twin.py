@@ -1,0 +1,83 @@
+"""A digital twin: a remote arm (ROS 2, through the safety layer) mirrored into the simulated world.
+
+:class:`TwinArm` is the :class:`Robot` the controller drives during ``embodied deploy``.
+Every action goes to the remote arm, which paces the loop at its control period; then the
+simulated arm is driven to the joint state the remote arm reports, and physics advances one
+period so that the simulated objects respond to where the real arm actually is. Perception
+and object poses come from the twin world (on a real cell, the workspace camera's view would
+replace it; the stand-in arm simulates only the arm, so the twin is where the cubes live).
+"""
+
+from __future__ import annotations
+
+from robots.robot import Robot, RobotAction, RobotObservation
+from robots.sim_arm import SimulatedArm
+from sims.client import PyBulletClient
+
+
+class TwinArm(Robot):
+    """Drive ``remote``; keep ``twin`` (in ``client``'s world) at ``remote``'s measured state.
+
+    Args:
+        remote: the arm that really moves (e.g. ``SafetyLayer(Ros2Arm(...))``).
+        twin: the simulated arm of the world the controller perceives.
+        client: that world's physics client.
+    """
+
+    def __init__(self, remote: Robot, twin: SimulatedArm, client: PyBulletClient) -> None:
+        self.remote = remote
+        self.twin = twin
+        self.client = client
+        self.period = twin.description.control_period
+
+    @property
+    def is_connected(self) -> bool:
+        return self.remote.is_connected
+
+    def connect(self) -> None:
+        self.remote.connect()
+        self.sync(teleport=True)
+
+    def disconnect(self) -> None:
+        self.remote.disconnect()
+
+    def sync(self, teleport: bool = False) -> RobotObservation:
+        """Bring the twin to the remote arm's measured joints; returns the remote observation.
+
+        ``teleport`` places the arm at once (start of a session); otherwise the twin's joint
+        servos track the measured joints over one control period, so contacts stay physical.
+        """
+        obs = self.remote.get_observation()
+        if teleport:
+            self.twin.reset(obs.joint_positions, gripper_width=obs.gripper_width)
+        else:
+            # The twin's own gripper width is kept: the remote closes on air when the cube
+            # exists only in the twin, and the twin's fingers must stop on the cube.
+            self.twin.command(obs.joint_positions, gripper_width=None)
+            self.client.advance(self.period)
+        return obs
+
+    def get_observation(self) -> RobotObservation:
+        """The remote arm's state, with the gripper width of the twin (where the objects are)."""
+        obs = self.remote.get_observation()
+        twin = self.twin.get_observation()
+        return RobotObservation(
+            joint_positions=obs.joint_positions,
+            joint_velocities=obs.joint_velocities,
+            ee_position=obs.ee_position,
+            ee_orientation=obs.ee_orientation,
+            ee_velocity=obs.ee_velocity,
+            gripper_width=twin.gripper_width,
+            timestamp=obs.timestamp,
+        )
+
+    def send_action(self, action: RobotAction) -> RobotAction:
+        sent = self.remote.send_action(action)
+        if sent.gripper_width is not None:
+            self.twin.command(self.twin.get_observation().joint_positions, gripper_width=sent.gripper_width)
+        self.sync()
+        return sent
+
+    def stop(self) -> None:
+        self.remote.stop()
+        self.twin.stop()

@@ -1,0 +1,104 @@
+"""`embodied deploy`: the whole stack against the stand-in arm, in separate processes over DDS."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from embodied.cli import _deploy_args, main
+from embodied.config import ConfigError
+
+
+def _domain(offset: int) -> int:
+    return 60 + (os.getpid() + offset) % 40
+
+
+@pytest.fixture
+def stand_in():
+    domain = _domain(0)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embodied.cli", "fake-arm", f"domain={domain}", "duration=120"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield domain
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _deploy(tmp_path: Path, domain: int, answer: str, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
+    run_dir = tmp_path / "deploy"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "embodied.cli",
+            "deploy",
+            "robot=ros2",
+            "put the red cube on the blue cube",
+            "seed=0",
+            f"domain={domain}",
+            "video=false",
+            f"run_dir={run_dir}",
+            *extra,
+        ],
+        input=answer,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    summary = json.loads((run_dir / "deploy.json").read_text()) if (run_dir / "deploy.json").exists() else {}
+    return proc, summary
+
+
+def test_deploy_dry_runs_asks_and_then_moves_the_stand_in(stand_in, tmp_path):
+    proc, summary = _deploy(tmp_path, stand_in, "y\n")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Move the real arm?" in proc.stdout + proc.stderr
+    assert summary["dry_run"]["success"] and summary["confirmed"]
+    hardware = summary["hardware"]
+    assert hardware["success"] and hardware["plan"] == summary["dry_run"]["plan"]
+    # The arm really moved over DDS: the twin's red cube (moved only by the mirrored arm) is on blue.
+    red = next(o for o in hardware["perceived"] if o["name"] == "red_cube")
+    blue = next(o for o in hardware["perceived"] if o["name"] == "blue_cube")
+    assert abs(red["position"][0] - blue["position"][0]) < 0.02 and red["position"][2] > blue["position"][2] + 0.03
+    assert (tmp_path / "deploy" / "safety.log").exists()
+
+
+def test_deploy_without_confirmation_does_not_move(stand_in, tmp_path):
+    proc, summary = _deploy(tmp_path, stand_in, "n\n")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert summary["dry_run"]["success"] and not summary["confirmed"] and summary["hardware"] is None
+    assert "not moved" in proc.stdout + proc.stderr
+
+
+def test_deploy_without_a_driver_fails_clearly(tmp_path, capsys):
+    code = main(
+        ["deploy", "robot=ros2", "put the red cube on the blue cube", "domain=232", "connect_timeout=0.5"]
+        + [f"run_dir={tmp_path}", "video=false"]
+    )
+    assert code == 2
+    out = capsys.readouterr()
+    assert "is the driver" in out.out + out.err
+
+
+def test_deploy_refuses_loose_safety_settings_on_hardware(tmp_path, capsys):
+    code = main(["deploy", "put the red cube on the blue cube", "safety.velocity_scale=1.0", f"run_dir={tmp_path}"])
+    assert code == 2
+    out = capsys.readouterr()
+    assert "looser than a real robot allows" in out.out + out.err
+
+
+def test_deploy_arguments():
+    assert _deploy_args(["robot=ros2", "stack it", "arm=ur5e", "seed=2"]) == (
+        "stack it",
+        ["target=ros2", "robot=ur5e", "seed=2"],
+    )
+    with pytest.raises(ConfigError, match="one instruction"):
+        _deploy_args(["a b", "c d"])
