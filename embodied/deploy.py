@@ -84,12 +84,17 @@ def deploy(
     run_dir: Path,
     ask: Callable[[str], bool],
     on_event: Callable[[str, dict], None] | None = None,
+    planner=None,  # noqa: ANN001
+    library=None,  # noqa: ANN001
 ) -> DeployOutcome:
-    """Run the deployment (see the module docstring); ``ask`` gets the confirmation question."""
+    """Run the deployment (see the module docstring); ``ask`` gets the confirmation question.
+
+    ``planner`` and ``library`` can be shared between deployments (benchmarks) to skip reloading.
+    """
     from sims.twin import TwinArm
 
     safety = safety_config(cfg)
-    session = Session(cfg, on_event)
+    session = Session(cfg, on_event, planner=planner, library=library)
     world = session.world
     sim_arm = world.robot
     remote = None
