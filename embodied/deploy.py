@@ -54,7 +54,7 @@ def safety_config(cfg: DictConfig) -> SafetyConfig:
         raise ConfigError(f"bad safety config: {exc}") from exc
 
 
-def connect_arm(cfg: DictConfig, description):  # noqa: ANN001, ANN201
+def connect_arm(cfg: DictConfig, description, safety: SafetyConfig):  # noqa: ANN001, ANN201
     """The arm the deployment drives, wrapped in the safety layer (refusing loose limits on hardware)."""
     from robots.ros2.arm import ArmDisconnected, Ros2Arm
 
@@ -66,7 +66,7 @@ def connect_arm(cfg: DictConfig, description):  # noqa: ANN001, ANN201
         layer = SafetyLayer(
             Ros2Arm(description, domain=cfg.domain, connect_timeout=float(cfg.connect_timeout)),
             description,
-            safety_config(cfg),
+            safety,
             hardware=bool(cfg.hardware),
         )
     except ValueError as exc:
@@ -100,7 +100,7 @@ def deploy(
     remote = None
     try:
         if cfg.target == "ros2":
-            remote = connect_arm(cfg, world.description)
+            remote = connect_arm(cfg, world.description, safety)
             twin = TwinArm(remote, sim_arm, world.client)
             twin.sync(teleport=True)  # the twin starts where the real arm is
             world.client.step(5)

@@ -27,13 +27,12 @@ def eval_skill(cfg: DictConfig, console: Console | None = None) -> dict:
     device = resolve_device(str(cfg.device), 1)
     env = make_env(skill)
     model = load_policy(name, cfg.checkpoint, env=env, device=device)
-    env.close()
     checkpoint = str(cfg.checkpoint) if cfg.checkpoint else str(shipped_checkpoint(name))
     randomization = OmegaConf.to_container(cfg.randomization, resolve=True) if cfg.get("randomize") else None
     # Built first so that a bad randomisation value fails before minutes of clean evaluation.
     randomized_env = make_env(skill, randomization=randomization) if randomization is not None else None
     t0 = time.perf_counter()
-    result = _evaluate_with_bar(model, make_env(skill), cfg.episodes, int(cfg.seed), name, console)
+    result = _evaluate_with_bar(model, env, cfg.episodes, int(cfg.seed), name, console)
     wall = time.perf_counter() - t0
     report = {
         "skill": name,

@@ -19,7 +19,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from sims.config import _require
+from sims.config import _require, from_mapping
 
 
 def _range(name: str, value: tuple[float, float], low: float = 0.0) -> None:
@@ -92,8 +92,6 @@ class RandomizedEnv(gym.Wrapper):
 
     def __init__(self, env: gym.Env, config: RandomizationConfig | dict[str, Any] | None = None) -> None:
         super().__init__(env)
-        from sims.config import from_mapping
-
         self.config = from_mapping(RandomizationConfig, config)
         base = env.unwrapped
         if not hasattr(base, "world"):

@@ -41,19 +41,20 @@ class TwinArm(Robot):
     def disconnect(self) -> None:
         self.remote.disconnect()
 
-    def sync(self, teleport: bool = False) -> RobotObservation:
+    def sync(self, teleport: bool = False, gripper_width: float | None = None) -> RobotObservation:
         """Bring the twin to the remote arm's measured joints; returns the remote observation.
 
         ``teleport`` places the arm at once (start of a session); otherwise the twin's joint
         servos track the measured joints over one control period, so contacts stay physical.
+        The twin's gripper follows the *commanded* ``gripper_width`` (None: unchanged), not the
+        measured one: the remote closes on air when the cube exists only in the twin, and the
+        twin's fingers must stop on the cube.
         """
         obs = self.remote.get_observation()
         if teleport:
             self.twin.reset(obs.joint_positions, gripper_width=obs.gripper_width)
         else:
-            # The twin's own gripper width is kept: the remote closes on air when the cube
-            # exists only in the twin, and the twin's fingers must stop on the cube.
-            self.twin.command(obs.joint_positions, gripper_width=None)
+            self.twin.command(obs.joint_positions, gripper_width=gripper_width)
             self.client.advance(self.period)
         return obs
 
@@ -73,9 +74,7 @@ class TwinArm(Robot):
 
     def send_action(self, action: RobotAction) -> RobotAction:
         sent = self.remote.send_action(action)
-        if sent.gripper_width is not None:
-            self.twin.command(self.twin.get_observation().joint_positions, gripper_width=sent.gripper_width)
-        self.sync()
+        self.sync(gripper_width=sent.gripper_width)
         return sent
 
     def stop(self) -> None:

@@ -170,3 +170,18 @@ def test_checkpoint_for_another_observation_space_is_refused(push_run):
     # Push (3 distractors) observations are 29 long; the default PickPlace env has no distractors.
     with pytest.raises(SkillError, match="trained for observations"):
         load_policy("pick_place", push_run / "last.zip")
+
+
+def test_the_prior_anchor_runs_and_logs_the_residual(push_run):
+    """The default recipe (prior_weight > 0) trains through ResidualSAC's anchored update."""
+    header = (push_run / "logs" / "progress.csv").read_text().splitlines()[0].split(",")
+    assert "train/residual" in header
+
+
+def test_train_under_randomization_records_it(tmp_path):
+    run_dir = tmp_path / "rand"
+    args = ["train", "skill=reach", "randomize=true", "randomization.latency=1", f"run_dir={run_dir}", *TINY]
+    assert main([*args, "total_steps=150", "eval.video_episodes=0"]) == 0
+    card = json.loads((run_dir / "card.json").read_text())
+    assert card["randomization"]["latency"] == 1
+    assert "randomisation (training and evaluation)" in (run_dir / "model_card.md").read_text()
