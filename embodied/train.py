@@ -427,7 +427,7 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
         "algo": cfg.algo.name,
         "prior": cfg.skill.prior.kind if cfg.algo.residual else "none",
         "env_id": cfg.skill.env_id,
-        "task": OmegaConf.to_container(cfg.skill.get("task") or {}),
+        "task": OmegaConf.to_container(cfg.skill.task) if cfg.skill.get("task") else {},
         "randomization": randomization,
         "command": command.strip(),
         "seed": seed,

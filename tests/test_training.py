@@ -185,3 +185,16 @@ def test_train_under_randomization_records_it(tmp_path):
     card = json.loads((run_dir / "card.json").read_text())
     assert card["randomization"]["latency"] == 1
     assert "randomisation (training and evaluation)" in (run_dir / "model_card.md").read_text()
+
+
+def test_benchmark_recipes_train_on_panda_gym(tmp_path):
+    """scripts/bench_training.py's two recipes (ours and the zoo's TQC) run end to end on panda-gym."""
+    pytest.importorskip("panda_gym")
+    for algo in ("sac", "tqc_zoo"):
+        run_dir = tmp_path / algo
+        tiny = [a for a in TINY if "actor_delay" not in a and "video" not in a]  # the zoo's TQC has no delay
+        args = ["train", "skill=panda_push", f"algo={algo}", f"run_dir={run_dir}", *tiny]
+        assert main([*args, "total_steps=150", "eval.video_episodes=0", "algo.policy.net_arch=[16]"]) == 0
+        card = json.loads((run_dir / "card.json").read_text())
+        assert card["env_id"] == "PandaPush-v3" and card["task"] == {}
+        assert card["prior"] == ("push" if algo == "sac" else "none")
