@@ -48,6 +48,24 @@ def algorithms() -> dict[str, type]:
     return dict(ALGORITHMS)
 
 
+class SeededResets(gym.Wrapper):
+    """Makes every reset of a panda-gym env follow the first seed.
+
+    panda-gym re-seeds its task from OS entropy on each ``reset(seed=None)``, so after the
+    first episode goals and cube positions no longer depend on the seed. This wrapper draws
+    each later episode's seed from a generator seeded by the first one.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self._episode_seeds = np.random.default_rng(0)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
+        if seed is not None:
+            self._episode_seeds = np.random.default_rng(seed)
+        return self.env.reset(seed=int(self._episode_seeds.integers(2**31 - 1)), options=options)
+
+
 def make_env(
     skill: DictConfig | dict,
     render_mode: str | None = None,
@@ -77,6 +95,8 @@ def make_env(
         env = gym.make(env_id, **kwargs)
     except gym.error.Error as exc:
         raise SkillError(f"skill {skill.get('name')!r}: cannot make env {env_id!r}: {exc}") from exc
+    if env_id.startswith("Panda"):
+        env = SeededResets(env)
     if randomization is not None:
         from sims.randomization import RandomizedEnv
 

@@ -2,7 +2,7 @@
 # The exact recipe behind the shipped skills (embodied/assets/skills): three seeds per skill,
 # default configs (configs/train.yaml, configs/skill/<skill>.yaml, configs/algo/sac.yaml),
 # two runs at a time on a 2-core CPU. Then `python scripts/ship_skills.py` copies the best
-# seed's best.zip (by its final held-out evaluation) with its model card into the package.
+# seed's last.zip (the seed with the best final held-out evaluation) with its model card into the package.
 # Usage: bash scripts/train_shipped.sh [skill ...]     (default: reach push pick_place)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -198,3 +198,20 @@ def test_benchmark_recipes_train_on_panda_gym(tmp_path):
         card = json.loads((run_dir / "card.json").read_text())
         assert card["env_id"] == "PandaPush-v3" and card["task"] == {}
         assert card["prior"] == ("push" if algo == "sac" else "none")
+
+
+def test_panda_gym_episodes_follow_the_seed():
+    """panda-gym re-seeds from OS entropy on every unseeded reset; our wrapper makes it follow the seed."""
+    pytest.importorskip("panda_gym")
+    from embodied.skills import make_env, skill_config
+
+    def goals(seed: int) -> np.ndarray:
+        env = make_env(skill_config("panda_push"))
+        out = [env.reset(seed=seed)[0]["desired_goal"]]
+        out += [env.reset()[0]["desired_goal"] for _ in range(3)]
+        env.close()
+        return np.array(out)
+
+    assert np.array_equal(goals(5), goals(5))
+    assert not np.array_equal(goals(5), goals(6))
+    assert len({tuple(g) for g in goals(5)}) == 4  # each episode still gets a new goal
