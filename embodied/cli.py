@@ -266,7 +266,12 @@ def _deploy_args(tokens: list[str]) -> tuple[str | None, list[str]]:
             overrides.append("robot=" + token.split("=", 1)[1])
         else:
             overrides.append(token)
-    return instruction, overrides
+    return instruction, _dds_shorthand(overrides)
+
+
+def _dds_shorthand(overrides: list[str]) -> list[str]:
+    """``domain=N`` is short for ``dds.domain=N`` (the ROS_DOMAIN_ID of commands that speak DDS)."""
+    return ["dds." + o if o.startswith("domain=") else o for o in overrides]
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -274,10 +279,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     planner, controller and skills drive the arm through the safety layer. With dry_run=true
     (default) the plan is first played in simulation mirrored from the arm's joint state, and
     the arm moves only after you confirm (confirm=true skips the question). robot=ros2 (default)
-    or robot=sim (dry run only); arm=panda|ur5e|xarm6; domain=N (default ROS_DOMAIN_ID).
+    or robot=sim (dry run only); arm=panda|ur5e|xarm6; domain=N (default ROS_DOMAIN_ID);
+    dds.discovery_range=LOCALHOST|SUBNET|OFF, dds.interface=eth1, dds.peers=[IP] (default: loopback).
     Exit 0 success, 1 failed, 2 refused/bad input, 3 not confirmed.
     Example: embodied deploy robot=ros2 "put the red cube on the blue cube" seed=3"""
-    from embodied.deploy import deploy, write_summary
+    from embodied.config import dds_settings
+    from embodied.deploy import check_target, deploy, write_summary
     from embodied.run import prepare_run_dir
 
     instruction, overrides = _deploy_args(list(args.overrides))
@@ -288,6 +295,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             'deploy needs an instruction, e.g. embodied deploy robot=ros2 "put the red cube on the blue cube"'
         )
     cfg = load_config("deploy", overrides)
+    check_target(cfg)
+    if cfg.target == "ros2":
+        console.print(f"[dim]{dds_settings(cfg).describe()}[/dim]")
     run_dir = prepare_run_dir(cfg, "deploy")
     # Every safety intervention goes to safety.log in the run folder, not to the terminal.
     import logging
@@ -402,23 +412,29 @@ def cmd_fake_arm(args: argparse.Namespace) -> int:
     """Start a stand-in for an arm's ROS 2 driver: a PyBullet arm that publishes /joint_states
     and executes /joint_trajectory_controller/joint_trajectory like ros2_control's joint
     trajectory controller (validation rules, command timeout). Runs until Ctrl-C, or duration=S.
-    Example: ROS_DOMAIN_ID=7 embodied fake-arm robot=panda"""
+    DDS stays on loopback unless dds.discovery_range / dds.interface say otherwise.
+    Example: embodied fake-arm robot=panda domain=7"""
+    overrides = _dds_shorthand(list(args.overrides))
     if args.cfg:
-        return _print_config("fake_arm", args.overrides)
+        return _print_config("fake_arm", overrides)
     import signal
     from pathlib import Path
 
+    from embodied.config import dds_settings
+
+    cfg = load_config("fake_arm", overrides)
+    discovery = dds_settings(cfg)
+
     from sims.fake_arm import FakeArm
 
-    cfg = load_config("fake_arm", args.overrides)
     try:
-        arm = FakeArm(cfg.robot.description, cfg.domain, cfg.rate, float(cfg.command_timeout))
+        arm = FakeArm(cfg.robot.description, None, cfg.rate, float(cfg.command_timeout), discovery)
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(str(exc)) from exc
     spec = arm.description.ros2
     console.print(
-        f"fake {arm.description.name} on DDS domain {arm.node.domain}: publishing {spec.joint_states_topic} at "
-        f"{arm.rate:.0f} Hz, executing {spec.command_topic}; Ctrl-C to stop"
+        f"fake {arm.description.name}: publishing {spec.joint_states_topic} at "
+        f"{arm.rate:.0f} Hz, executing {spec.command_topic}; Ctrl-C to stop\n[dim]{discovery.describe()}[/dim]"
     )
 
     def stop(signum, frame):  # noqa: ANN001

@@ -40,3 +40,17 @@ def section(cfg: DictConfig, key: str) -> dict:
     if value is None:
         raise ConfigError(f"config has no section {key!r}")
     return OmegaConf.to_container(value, resolve=True)  # type: ignore[return-value]
+
+
+def dds_settings(cfg: DictConfig):  # noqa: ANN201 (robots.ros2.discovery.Discovery; imported lazily)
+    """The resolved DDS discovery settings of a config's ``dds`` section (over the environment).
+
+    Raises:
+        ConfigError: a bad range, interface, peer or domain id, in config or environment.
+    """
+    from robots.ros2.discovery import DiscoveryError, resolve
+
+    try:
+        return resolve(**section(cfg, "dds"))
+    except DiscoveryError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from embodied.config import ConfigError, section
+from embodied.config import ConfigError, dds_settings, section
 from embodied.run import RunOutcome, Session
 from robots.safety import SafetyConfig, SafetyLayer
 
@@ -54,17 +54,23 @@ def safety_config(cfg: DictConfig) -> SafetyConfig:
         raise ConfigError(f"bad safety config: {exc}") from exc
 
 
+def check_target(cfg: DictConfig) -> None:
+    """Refuse a bad deploy target before anything is built or moved."""
+    if cfg.target not in TARGETS:
+        raise ConfigError(f"robot must be one of {', '.join(TARGETS)} (the deploy target), got {cfg.target!r}")
+    if cfg.target == "ros2":
+        dds_settings(cfg)
+
+
 def connect_arm(cfg: DictConfig, description, safety: SafetyConfig):  # noqa: ANN001, ANN201
     """The arm the deployment drives, wrapped in the safety layer (refusing loose limits on hardware)."""
     from robots.ros2.arm import ArmDisconnected, Ros2Arm
 
-    if cfg.target not in TARGETS:
-        raise ConfigError(f"robot must be one of {', '.join(TARGETS)} (the deploy target), got {cfg.target!r}")
     if description.ros2 is None:
         raise ConfigError(f"robot description {description.name!r} has no ros2 section (topics, controller)")
     try:
         layer = SafetyLayer(
-            Ros2Arm(description, domain=cfg.domain, connect_timeout=float(cfg.connect_timeout)),
+            Ros2Arm(description, discovery=dds_settings(cfg), connect_timeout=float(cfg.connect_timeout)),
             description,
             safety,
             hardware=bool(cfg.hardware),
@@ -93,6 +99,7 @@ def deploy(
     """
     from sims.twin import TwinArm
 
+    check_target(cfg)
     safety = safety_config(cfg)
     session = Session(cfg, on_event, planner=planner, library=library)
     world = session.world

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -24,6 +25,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from robots.ros2.discovery import loopback_environment  # noqa: E402
+
+# Every DDS participant of this benchmark, here and in the processes it starts, stays on loopback.
+os.environ.pop("ROS_STATIC_PEERS", None)
+os.environ.update(loopback_environment())
 
 
 def main() -> None:

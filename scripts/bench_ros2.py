@@ -37,6 +37,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from robots.ros2.discovery import loopback_environment  # noqa: E402
+
+# Every DDS participant of this benchmark, here and in the processes it starts, stays on loopback.
+os.environ.pop("ROS_STATIC_PEERS", None)
+os.environ.update(loopback_environment())
+
 COMMANDER = """
 import sys, time
 from robots.robot import RobotAction

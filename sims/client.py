@@ -13,10 +13,30 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-import pybullet as pb
 import pybullet_data
 
 from sims.config import SimConfig
+
+
+def _quiet_import():  # noqa: ANN202
+    """Import pybullet without its "pybullet build time" banner, which its C code writes to the
+    process's stderr at import and which would otherwise open the output of every command."""
+    import sys
+
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import pybullet
+
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return pybullet
+
+
+pb = _quiet_import()
 
 
 def resolve_data_path(path: str) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 
 from robots.description import RobotDescription, load_description
 from robots.ros2.dds import COMMAND_QOS, SENSOR_QOS, Node, take
+from robots.ros2.discovery import Discovery
 from robots.ros2.messages import Float64MultiArray, Header, JointState, JointTrajectory, Time
 from robots.ros2.validation import TrajectoryRejected, validate_trajectory
 
@@ -44,7 +45,8 @@ class FakeArm:
 
     Args:
         robot: description name or object (needs a URDF: it is simulated).
-        domain: DDS domain (default ``ROS_DOMAIN_ID`` or 0).
+        domain: DDS domain (default ``ROS_DOMAIN_ID`` or 0); ignored when ``discovery`` is given.
+        discovery: DDS discovery settings (default: the environment's, loopback unless told).
         rate: joint-state rate in Hz (default: the description's ``ros2.state_rate``).
         command_timeout: hold position when no valid command arrived for this long, s.
     """
@@ -55,6 +57,7 @@ class FakeArm:
         domain: int | None = None,
         rate: float | None = None,
         command_timeout: float = 0.1,
+        discovery: Discovery | None = None,
     ) -> None:
         from sims.world import TabletopWorld
 
@@ -73,7 +76,7 @@ class FakeArm:
         self.joint_names = d.joint_names
         self.finger_names = list(d.gripper.joints)
         self.lower, self.upper = d.lower_limits, d.upper_limits
-        self.node = Node(domain)
+        self.node = Node(domain, discovery)
         spec = d.ros2
         self.state_writer = self.node.writer(spec.joint_states_topic, JointState, SENSOR_QOS)
         self.trajectory_reader = self.node.reader(spec.command_topic, JointTrajectory, COMMAND_QOS)

@@ -24,6 +24,7 @@ from robots.description import RobotDescription, load_description
 from robots.kinematics import EndEffectorIK
 from robots.robot import Robot, RobotAction, RobotObservation, validate_action
 from robots.ros2.dds import COMMAND_QOS, SENSOR_QOS, Node, take
+from robots.ros2.discovery import Discovery, resolve
 from robots.ros2.messages import (
     Duration,
     Float64MultiArray,
@@ -44,7 +45,8 @@ class Ros2Arm(Robot):
 
     Args:
         robot: description name or object.
-        domain: DDS domain (default ``ROS_DOMAIN_ID`` or 0).
+        domain: DDS domain (default ``ROS_DOMAIN_ID`` or 0); ignored when ``discovery`` is given.
+        discovery: DDS discovery settings (default: the environment's, loopback unless told).
         stale_after: a joint state older than this is stale; commands are refused, s.
         connect_timeout: how long ``connect`` waits for the first joint state, s.
     """
@@ -55,9 +57,11 @@ class Ros2Arm(Robot):
         domain: int | None = None,
         stale_after: float = 0.2,
         connect_timeout: float = 5.0,
+        discovery: Discovery | None = None,
     ) -> None:
         self.description = robot if isinstance(robot, RobotDescription) else load_description(robot)
-        self.domain = domain
+        self.discovery = discovery if discovery is not None else resolve(domain=domain)
+        self.domain = self.discovery.domain
         self.stale_after = stale_after
         self.connect_timeout = connect_timeout
         d = self.description
@@ -80,7 +84,7 @@ class Ros2Arm(Robot):
         if self._node is not None:
             return
         spec = self.description.ros2
-        self._node = Node(self.domain)
+        self._node = Node(discovery=self.discovery)
         self._states = self._node.reader(
             spec.joint_states_topic, JointState, SENSOR_QOS, Listener(on_data_available=self._on_state)
         )
@@ -100,7 +104,7 @@ class Ros2Arm(Robot):
         self._node = None
         raise ArmDisconnected(
             f"no {spec.joint_states_topic} from {self.description.name!r} on DDS domain "
-            f"{self.domain if self.domain is not None else 'ROS_DOMAIN_ID'} within {self.connect_timeout} s: "
+            f"{self.domain} within {self.connect_timeout} s ({self.discovery.describe()}): "
             "is the driver (or `embodied fake-arm`) running on the same domain?"
         )
 

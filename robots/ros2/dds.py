@@ -2,10 +2,12 @@
 
 ROS 2 puts topic ``/x`` on the DDS topic ``rt/x``; its ``sensor_data`` profile is best
 effort with a short history (a late joint state is worthless, a resent one is harmful), and
-commands use reliable delivery. The domain comes from ``ROS_DOMAIN_ID`` like in ROS 2.
+commands use reliable delivery. The domain and how far discovery reaches come from
+:mod:`robots.ros2.discovery` (``ROS_DOMAIN_ID``, ``ROS_AUTOMATIC_DISCOVERY_RANGE``,
+``ROS_STATIC_PEERS`` or the ``dds`` config; loopback by default), applied before the
+participant exists.
 """
 
-import os
 from dataclasses import dataclass
 
 from cyclonedds.core import Listener, Policy, Qos
@@ -14,6 +16,8 @@ from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader, InvalidSample
 from cyclonedds.topic import Topic
 from cyclonedds.util import duration
+
+from robots.ros2.discovery import Discovery, join, resolve
 
 SENSOR_QOS = Qos(Policy.Reliability.BestEffort, Policy.History.KeepLast(5), Policy.Durability.Volatile)
 """rmw's sensor_data profile: best effort, keep last 5, volatile (joint states)."""
@@ -32,14 +36,13 @@ def dds_topic(ros_topic: str) -> str:
     return "rt/" + name.lstrip("/")
 
 
-def domain_id(default: int = 0) -> int:
-    """``ROS_DOMAIN_ID`` (0-232 as ROS 2 allows), else ``default``."""
-    raw = os.environ.get("ROS_DOMAIN_ID", "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not 0 <= int(raw) <= 232:
-        raise ValueError(f"ROS_DOMAIN_ID must be an integer in 0..232, got {raw!r}")
-    return int(raw)
+def domain_id() -> int:
+    """The domain from ``ROS_DOMAIN_ID`` (0..232), else 0.
+
+    Raises:
+        DiscoveryError: ``ROS_DOMAIN_ID`` is set but not a valid domain id.
+    """
+    return resolve().domain
 
 
 @dataclass
@@ -54,11 +57,15 @@ class Node:
     """A DDS participant on one domain with ROS-named topics (the part of an rclpy node we need).
 
     Args:
-        domain: DDS domain id (default: ``ROS_DOMAIN_ID`` or 0).
+        domain: DDS domain id (default: ``ROS_DOMAIN_ID`` or 0); ignored when ``discovery`` is given.
+        discovery: resolved discovery settings (default: from the environment, loopback unless
+            ``ROS_AUTOMATIC_DISCOVERY_RANGE`` says otherwise).
     """
 
-    def __init__(self, domain: int | None = None) -> None:
-        self.domain = domain_id() if domain is None else domain
+    def __init__(self, domain: int | None = None, discovery: Discovery | None = None) -> None:
+        self.discovery = discovery if discovery is not None else resolve(domain=domain)
+        self.domain = self.discovery.domain
+        join(self.discovery)  # before the participant: Cyclone reads its configuration once per domain
         self.participant = DomainParticipant(self.domain)
         self._topics: dict[str, Topic] = {}
 
