@@ -212,6 +212,8 @@ def _run_events(kind: str, info: dict) -> None:
         console.print(f"[yellow]replanning:[/yellow] {info['subgoal']['object']} {info['reason']}")
     elif kind == "stop":
         console.print(f"[red]stopping safely[/red] (gripper open, arm home): {info['reason']}")
+    elif kind == "halt":
+        console.print(f"[bold red]arm held, job ended[/bold red]: {info['reason']}")
 
 
 def _summarise(report: dict) -> None:
@@ -281,7 +283,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     the arm moves only after you confirm (confirm=true skips the question). robot=ros2 (default)
     or robot=sim (dry run only); arm=panda|ur5e|xarm6; domain=N (default ROS_DOMAIN_ID);
     dds.discovery_range=LOCALHOST|SUBNET|OFF, dds.interface=eth1, dds.peers=[IP] (default: loopback).
-    Exit 0 success, 1 failed, 2 refused/bad input, 3 not confirmed.
+    On robot=ros2 the safety layer is always armed with the hardware floors: watchdog, state
+    age, limits, workspace, unexpected-motion check, and the operator e-stop topic
+    (`embodied estop`). Ctrl-C / SIGTERM hold the arm at once and keep the reports.
+    Exit 0 success, 1 failed or halted (e-stop, driver lost, unexpected motion), 2 refused/bad
+    input, 3 not confirmed, 130 SIGINT, 143 SIGTERM.
     Example: embodied deploy robot=ros2 "put the red cube on the blue cube" seed=3"""
     from embodied.config import dds_settings
     from embodied.deploy import check_target, deploy, write_summary
@@ -319,7 +325,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         console.print(f"[bold]on the arm[/bold] ({outcome.safety_interventions} safety interventions):")
         _summarise(outcome.hardware.report)
     elif outcome.dry_run is not None and outcome.dry_run.report["success"] and cfg.target == "ros2":
-        console.print("not confirmed: the arm was not moved")
+        if outcome.halted is None:
+            console.print("not confirmed: the arm was not moved")
+    if outcome.halted is not None:
+        console.print(f"[bold red]halted[/bold red] ({outcome.halted.kind}): {outcome.halted.message}")
     print(write_summary(outcome, run_dir))
     return outcome.exit_code
 

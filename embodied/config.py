@@ -50,7 +50,9 @@ def dds_settings(cfg: DictConfig):  # noqa: ANN201 (robots.ros2.discovery.Discov
     """
     from robots.ros2.discovery import DiscoveryError, resolve
 
+    values = section(cfg, "dds")
+    values.pop("estop_topic", None)  # ours, not a discovery setting
     try:
-        return resolve(**section(cfg, "dds"))
+        return resolve(**values)
     except DiscoveryError as exc:
         raise ConfigError(str(exc)) from exc

@@ -22,6 +22,7 @@ from embodied.perception import Scene, perceive_world
 from embodied.plan import Plan, SubGoal
 from embodied.skill_library import SkillLibrary
 from embodied.targets import Geometry, TargetError, goal_position, holds
+from robots.robot import MotionHalted
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class Execution:
     replans: int = 0
     reason: str | None = None
     final_scene: Scene | None = None
+    halted: MotionHalted | None = None
+    """Set when the arm had to stop at once (driver lost, e-stop, unexpected motion, signal)."""
 
 
 EventCallback = Callable[[str, dict], None]
@@ -273,22 +276,53 @@ class Controller:
         return False, why, True
 
     def execute(self, plan: Plan) -> Execution:
-        """Run ``plan``; returns per-sub-goal records and whether every sub-goal holds at the end."""
+        """Run ``plan``; returns per-sub-goal records and whether every sub-goal holds at the end.
+
+        When the arm must stop at once (:class:`robots.robot.MotionHalted` out of a motion
+        command: driver lost, e-stop, unexpected motion, a signal), nothing more is commanded:
+        no retreat, no way home. The sub-goal in progress is recorded as "halted" and the
+        execution ends with the reason.
+        """
         self.library.prepare(sorted({g.skill for g in plan.subgoals}))  # fail before any motion
+        result = Execution(success=False)
+        self._current: tuple[SubGoal, float, int, bool] | None = None
+        try:
+            self._run(plan, result)
+        except MotionHalted as exc:
+            if self._current is not None:
+                goal, start, steps0, replanned = self._current
+                record = StepRecord(
+                    goal.to_json(),
+                    "halted",
+                    1,
+                    self._steps - steps0,
+                    time.perf_counter() - start,
+                    exc.message,
+                    replanned,
+                )
+                result.steps.append(record)
+                self.on_event("done", record.to_json())
+            result.success, result.reason, result.halted = False, exc.message, exc
+            self.on_event("halt", {"kind": exc.kind, "reason": exc.message})
+            result.final_scene = self.perceive()
+        return result
+
+    def _run(self, plan: Plan, result: Execution) -> None:
         queue: list[tuple[SubGoal, bool]] = [(g, False) for g in plan.subgoals]
         achieved: list[SubGoal] = []
-        result = Execution(success=False)
         while queue:
             goal, replanned = queue.pop(0)
             self._caption = f"{len(result.steps) + 1}: {goal.text()}"
             self.on_event("start", {"index": len(result.steps), "subgoal": goal.to_json(), "replanned": replanned})
             start, steps0, attempts, reason, ok = time.perf_counter(), self._steps, 0, None, False
+            self._current = (goal, start, steps0, replanned)
             while attempts <= self.config.max_retries:
                 attempts += 1
                 self.on_event("attempt", {"subgoal": goal.to_json(), "attempt": attempts})
                 ok, reason, retryable = self.attempt(goal)
                 if ok or not retryable:
                     break
+            self._current = None
             record = StepRecord(
                 goal.to_json(),
                 "success" if ok else "failed",
@@ -304,7 +338,7 @@ class Controller:
                 result.reason = f"gave up on {goal.text()} after {attempts} attempt(s): {reason}"
                 self.safe_stop(result.reason)
                 result.final_scene = self.perceive()
-                return result
+                return
             # A later sub-goal that moves the same object again supersedes the earlier one.
             achieved = [g for g in achieved if g.object != goal.object]
             achieved.append(goal)
@@ -318,7 +352,7 @@ class Controller:
                     )
                     self.safe_stop(result.reason)
                     result.final_scene = scene
-                    return result
+                    return
                 result.replans += 1
                 achieved.remove(g)
                 queue.insert(0, (g, True))
@@ -327,4 +361,3 @@ class Controller:
         result.success = all(self.check(g, result.final_scene) for g in achieved)
         if not result.success:
             result.reason = "a sub-goal no longer holds at the end"
-        return result

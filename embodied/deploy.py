@@ -9,12 +9,23 @@
 4. Restore the twin, re-plan (the plan must be the one that was confirmed), and execute it
    with the controller driving ``SafetyLayer(Ros2Arm)`` through a :class:`sims.twin.TwinArm`.
    Writes ``hardware/report.json`` + video of the twin.
+
+On a ROS 2 target the safety layer is always armed with the hardware floors, from connect
+to the end: its watchdog holds the arm when the control loop stalls and watches the joints
+for motion nobody commanded; every command is checked against the age of the joint state
+as it arrived (one ``safety.stale_after`` for the layer and the arm); the operator e-stop
+topic latches a hold; SIGINT/SIGTERM hold at once. Any of these ends the job without
+another motion command, with the reports written (:attr:`DeployOutcome.halted`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +33,7 @@ from omegaconf import DictConfig
 
 from embodied.config import ConfigError, dds_settings, section
 from embodied.run import RunOutcome, Session
+from robots.robot import Interrupted, MotionHalted, Robot, RobotAction
 from robots.safety import SafetyConfig, SafetyLayer
 
 TARGETS = ("ros2", "sim")
@@ -29,21 +41,31 @@ TARGETS = ("ros2", "sim")
 
 @dataclass
 class DeployOutcome:
-    """What a deployment did: the dry run, whether it was confirmed, and the real run."""
+    """What a deployment did: the dry run, whether it was confirmed, the real run, and why it halted."""
 
-    dry_run: RunOutcome | None
-    confirmed: bool
-    hardware: RunOutcome | None
-    safety_interventions: int
+    dry_run: RunOutcome | None = None
+    confirmed: bool = False
+    hardware: RunOutcome | None = None
+    safety_interventions: int = 0
+    halted: MotionHalted | None = None
+    """Set when the arm had to stop at once (signal, e-stop, driver lost, unexpected motion)."""
+    max_deviation: float | None = None
+    """Largest distance of a measured joint from the commanded motion, rad (ros2 target)."""
+    dry_run_only: bool = False
+    """True for ``robot=sim``: the dry run is the whole job (its success is exit 0)."""
 
     @property
     def exit_code(self) -> int:
-        """0 success; 1 a run failed; 2 refused instruction; 3 not confirmed."""
+        """0 success; 1 a run failed or the arm halted; 2 refused; 3 not confirmed; 130/143 signal."""
+        if self.halted is not None:
+            return self.halted.exit_code
         last = self.hardware or self.dry_run
         if last is not None and last.report["error"]:
             return 2
         if self.hardware is None:
-            return 1 if self.dry_run is not None and not self.dry_run.report["success"] else 3
+            if self.dry_run is not None and not self.dry_run.report["success"]:
+                return 1
+            return 0 if self.dry_run_only else 3
         return 0 if self.hardware.report["success"] else 1
 
 
@@ -55,26 +77,32 @@ def safety_config(cfg: DictConfig) -> SafetyConfig:
 
 
 def check_target(cfg: DictConfig) -> None:
-    """Refuse a bad deploy target before anything is built or moved."""
+    """Refuse a bad deploy target or setting before anything is built or moved."""
     if cfg.target not in TARGETS:
         raise ConfigError(f"robot must be one of {', '.join(TARGETS)} (the deploy target), got {cfg.target!r}")
     if cfg.target == "ros2":
         dds_settings(cfg)
+        # The hardware floors, checked before the dry run: a real arm never runs looser.
+        try:
+            SafetyLayer.check_hardware(safety_config(cfg))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
 
 
-def connect_arm(cfg: DictConfig, description, safety: SafetyConfig):  # noqa: ANN001, ANN201
-    """The arm the deployment drives, wrapped in the safety layer (refusing loose limits on hardware)."""
+def connect_arm(cfg: DictConfig, description, safety: SafetyConfig) -> SafetyLayer:  # noqa: ANN001
+    """The arm the deployment drives, inside the safety layer with the hardware floors."""
     from robots.ros2.arm import ArmDisconnected, Ros2Arm
 
     if description.ros2 is None:
         raise ConfigError(f"robot description {description.name!r} has no ros2 section (topics, controller)")
+    arm = Ros2Arm(
+        description,
+        discovery=dds_settings(cfg),
+        stale_after=safety.stale_after,  # one setting for both layers
+        connect_timeout=float(cfg.connect_timeout),
+    )
     try:
-        layer = SafetyLayer(
-            Ros2Arm(description, discovery=dds_settings(cfg), connect_timeout=float(cfg.connect_timeout)),
-            description,
-            safety,
-            hardware=bool(cfg.hardware),
-        )
+        layer = SafetyLayer(arm, description, safety, hardware=True)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     try:
@@ -82,6 +110,71 @@ def connect_arm(cfg: DictConfig, description, safety: SafetyConfig):  # noqa: AN
     except ArmDisconnected as exc:
         raise ConfigError(str(exc)) from exc
     return layer
+
+
+@contextlib.contextmanager
+def halt_on_signals(layer: Callable[[], SafetyLayer | None]) -> Iterator[None]:
+    """SIGINT/SIGTERM: latch the e-stop (a hold goes out at once), then raise
+    :class:`robots.robot.Interrupted` so the job unwinds and writes its reports.
+
+    Only in the main thread (Python delivers signals there); elsewhere a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen: list[int] = []
+
+    def handler(signum: int, frame) -> None:  # noqa: ANN001
+        name = signal.Signals(signum).name
+        arm = layer()
+        if arm is not None:
+            arm.estop(f"{name} received: holding")
+        if seen:  # a second signal while the first unwinds: the hold is out, let the reports finish
+            return
+        seen.append(signum)
+        raise Interrupted(signum, name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+class StallingArm(Robot):
+    """Fault injection for tests and benchmarks: the control loop hangs for ``seconds`` before
+    its ``after``-th command (as a hung policy, planner or perception step would), so the
+    watchdog's hold can be measured. Everything else passes through."""
+
+    def __init__(self, robot: Robot, after: int, seconds: float) -> None:
+        self.robot, self.after, self.seconds, self.sent = robot, after, seconds, 0
+        self.description = robot.description
+
+    @property
+    def is_connected(self) -> bool:
+        return self.robot.is_connected
+
+    def connect(self) -> None:
+        self.robot.connect()
+
+    def disconnect(self) -> None:
+        self.robot.disconnect()
+
+    def get_observation(self):  # noqa: ANN201
+        return self.robot.get_observation()
+
+    def observation_age(self) -> float:
+        return self.robot.observation_age()
+
+    def send_action(self, action: RobotAction) -> RobotAction:
+        self.sent += 1
+        if self.sent == self.after:
+            time.sleep(self.seconds)
+        return self.robot.send_action(action)
+
+    def stop(self) -> None:
+        self.robot.stop()
 
 
 def deploy(
@@ -97,44 +190,25 @@ def deploy(
 
     ``planner`` and ``library`` can be shared between deployments (benchmarks) to skip reloading.
     """
-    from sims.twin import TwinArm
-
     check_target(cfg)
     safety = safety_config(cfg)
     session = Session(cfg, on_event, planner=planner, library=library)
-    world = session.world
-    sim_arm = world.robot
-    remote = None
+    outcome = DeployOutcome(dry_run_only=cfg.target == "sim")
+    remote: SafetyLayer | None = None
+    estop_reader = None
+
+    def arm() -> SafetyLayer | None:
+        return remote
+
     try:
-        if cfg.target == "ros2":
-            remote = connect_arm(cfg, world.description, safety)
-            twin = TwinArm(remote, sim_arm, world.client)
-            twin.sync(teleport=True)  # the twin starts where the real arm is
-            world.client.step(5)
-        start = world.client.save_state()
-        dry = None
-        if cfg.dry_run or cfg.target == "sim":
-            world.robot = SafetyLayer(sim_arm, world.description, safety)
-            dry = session.run(instruction, run_dir / "dry_run")
-            world.robot = sim_arm
-            if dry.report["error"] or not dry.report["success"] or cfg.target == "sim":
-                return DeployOutcome(dry, False, None, 0)
-        if cfg.confirm is None:
-            done = f"The dry run succeeded ({len(dry.report['plan'])} sub-goals). " if dry is not None else ""
-            confirmed = ask(f"{done}Move the real arm?")
-        else:
-            confirmed = bool(cfg.confirm)
-        if not confirmed:
-            return DeployOutcome(dry, False, None, 0)
-        # Back to the measured state of the cell before the dry run; re-plan on it, and execute
-        # only the plan that was confirmed.
-        world.client.restore_state(start)
-        twin.sync(teleport=True)
-        session.controller.forget()
-        world.robot = twin
-        expect = dry.report["plan"] if dry is not None else None
-        live = session.run(instruction, run_dir / "hardware", expect_plan=expect)
-        return DeployOutcome(dry, True, live, len(remote.interventions))
+        with halt_on_signals(arm):
+            if cfg.target == "ros2":
+                remote = connect_arm(cfg, session.world.description, safety)
+                remote.start_watchdog()  # from here to the end: stalls hold, foreign motion latches
+                estop_reader = _operator_estop(cfg, remote)
+            _deploy(cfg, instruction, run_dir, ask, session, safety, remote, outcome)
+    except MotionHalted as exc:  # outside the controller: planning, the question, the dry run's set-up
+        outcome.halted = exc
     finally:
         if remote is not None:
             try:
@@ -142,7 +216,77 @@ def deploy(
             except Exception:  # noqa: BLE001 (the driver may already be gone; never mask the real error)
                 pass
             remote.disconnect()
+            outcome.safety_interventions = len(remote.interventions)
+            outcome.max_deviation = round(remote.max_deviation, 4)
+            if outcome.halted is None and remote.fault is not None:
+                outcome.halted = remote.fault
+        del estop_reader
         session.close()
+    for run in (outcome.hardware, outcome.dry_run):
+        if outcome.halted is None and run is not None and run.execution is not None and run.execution.halted:
+            outcome.halted = run.execution.halted
+    return outcome
+
+
+def _operator_estop(cfg: DictConfig, layer: SafetyLayer):  # noqa: ANN202 (a DDS reader; keep it alive)
+    """Latch the layer's e-stop when the operator e-stop topic says true."""
+    from robots.ros2.dds import Node
+    from robots.ros2.estop import subscribe_estop
+
+    topic = str(cfg.dds.estop_topic)
+
+    def on_change(stop: bool) -> None:
+        if stop:
+            layer.estop(f"operator e-stop on {topic}")
+
+    return subscribe_estop(Node(discovery=dds_settings(cfg)), topic, on_change)
+
+
+def _deploy(
+    cfg: DictConfig,
+    instruction: str,
+    run_dir: Path,
+    ask: Callable[[str], bool],
+    session: Session,
+    safety: SafetyConfig,
+    remote: SafetyLayer | None,
+    outcome: DeployOutcome,
+) -> None:
+    """Dry run, question, real run; fills ``outcome`` as it goes (so an interruption keeps it)."""
+    from sims.twin import TwinArm
+
+    world = session.world
+    sim_arm = world.robot
+    if remote is not None:
+        stall = cfg.fault_injection.stall_after
+        driven = StallingArm(remote, int(stall), float(cfg.fault_injection.stall_seconds)) if stall else remote
+        twin = TwinArm(driven, sim_arm, world.client)
+        twin.sync(teleport=True)  # the twin starts where the real arm is
+        world.client.step(5)
+    start = world.client.save_state()
+    if cfg.dry_run or cfg.target == "sim":
+        world.robot = SafetyLayer(sim_arm, world.description, safety)
+        outcome.dry_run = session.run(instruction, run_dir / "dry_run")
+        world.robot = sim_arm
+        report = outcome.dry_run.report
+        if report["error"] or not report["success"] or report["halted"] or cfg.target == "sim":
+            return
+    if cfg.confirm is None:
+        dry = outcome.dry_run
+        done = f"The dry run succeeded ({len(dry.report['plan'])} sub-goals). " if dry is not None else ""
+        outcome.confirmed = ask(f"{done}Move the real arm?")
+    else:
+        outcome.confirmed = bool(cfg.confirm)
+    if not outcome.confirmed:
+        return
+    # Back to the measured state of the cell before the dry run; re-plan on it, and execute
+    # only the plan that was confirmed.
+    world.client.restore_state(start)
+    twin.sync(teleport=True)
+    session.controller.forget()
+    world.robot = twin
+    expect = outcome.dry_run.report["plan"] if outcome.dry_run is not None else None
+    outcome.hardware = session.run(instruction, run_dir / "hardware", expect_plan=expect)
 
 
 def write_summary(outcome: DeployOutcome, run_dir: Path) -> Path:
@@ -151,7 +295,10 @@ def write_summary(outcome: DeployOutcome, run_dir: Path) -> Path:
         "confirmed": outcome.confirmed,
         "hardware": outcome.hardware.report if outcome.hardware else None,
         "safety_interventions": outcome.safety_interventions,
-        "success": bool(outcome.hardware and outcome.hardware.report["success"]),
+        "halted": {"kind": outcome.halted.kind, "reason": outcome.halted.message} if outcome.halted else None,
+        "max_joint_deviation": outcome.max_deviation,
+        "success": bool(outcome.hardware and outcome.hardware.report["success"] and outcome.halted is None),
+        "exit_code": outcome.exit_code,
     }
     path = run_dir / "deploy.json"
     path.write_text(json.dumps(summary, indent=2))

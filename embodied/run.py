@@ -121,6 +121,7 @@ class Session:
             "success": bool(execution and execution.success),
             "error": error,
             "reason": execution.reason if execution else error,
+            "halted": execution.halted.kind if execution and execution.halted else None,
             "planning_seconds": round(result.seconds, 4),
             "wall_seconds": None,
             "perceived": [

@@ -96,6 +96,44 @@ def validate_action(action: RobotAction, n_joints: int) -> RobotAction:
     return RobotAction(joint_positions=joints, ee_delta=delta, gripper_width=width)
 
 
+class MotionHalted(RuntimeError):
+    """The arm must not be commanded again in this job: it ends now, without further motion.
+
+    Raised out of ``send_action`` (and out of a job on a signal) so that every loop above
+    (scripted motions, skill executors, the controller) unwinds at once. ``kind`` names the
+    cause in reports; ``exit_code`` is the command's exit status for it.
+    """
+
+    kind = "halted"
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class EmergencyStop(MotionHalted):
+    """The e-stop is latched (operator topic, signal, or the safety layer's own trigger)."""
+
+    kind = "estop"
+
+
+class UnexpectedMotion(MotionHalted):
+    """The measured joints left the commanded motion: something else is moving the arm."""
+
+    kind = "unexpected_motion"
+
+
+class Interrupted(MotionHalted):
+    """SIGINT or SIGTERM: hold, keep the record, exit 128 + signal number (130 / 143)."""
+
+    kind = "interrupted"
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(f"interrupted by {name}")
+        self.exit_code = 128 + signum
+
+
 class Robot(ABC):
     """An arm with a parallel gripper, simulated or real."""
 
@@ -126,6 +164,11 @@ class Robot(ABC):
     @abstractmethod
     def stop(self) -> None:
         """Hold the current joint positions (a controlled stop, not an emergency stop)."""
+
+    def observation_age(self) -> float:
+        """Seconds since the state ``get_observation`` returns arrived, measured on this
+        machine's monotonic clock. 0 for a simulated arm, whose state is always current."""
+        return 0.0
 
     @abstractmethod
     def disconnect(self) -> None:

@@ -9,7 +9,13 @@ kinematic model and the same IK as the arms), then:
 * the change per control period respects velocity and acceleration limits;
 * the end effector stays inside the workspace box;
 * a latched emergency stop holds the arm until :meth:`SafetyLayer.reset_estop`;
-* an optional watchdog thread commands a hold when no command arrived for ``watchdog`` s.
+* measured joints that leave the commanded motion by more than ``path_tolerance`` (like
+  ros2_controllers' path tolerances) latch the e-stop: something else moves the arm;
+* an optional watchdog thread commands a hold when no command arrived for ``watchdog`` s,
+  and checks the measured joints against the commanded motion between commands.
+
+After a latched e-stop or unexpected motion, :attr:`SafetyLayer.fault` says why, so that a
+job driving the arm can end instead of sending more commands.
 
 A refused action becomes a hold. The action actually sent is returned, and every
 intervention is recorded and logged. For robots that are not simulated, the limits cannot
@@ -21,6 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +35,15 @@ import numpy as np
 from robots.arm_model import ArmModel
 from robots.description import RobotDescription
 from robots.kinematics import EndEffectorIK
-from robots.robot import Robot, RobotAction, RobotObservation, validate_action
+from robots.robot import (
+    EmergencyStop,
+    MotionHalted,
+    Robot,
+    RobotAction,
+    RobotObservation,
+    UnexpectedMotion,
+    validate_action,
+)
 
 log = logging.getLogger("embodied.safety")
 
@@ -49,9 +64,23 @@ class SafetyConfig:
     """Hold when no command arrived for this long (watchdog thread), s."""
     workspace_margin: float = 0.0
     """The end-effector box of the description shrunk by this much on every side, m."""
+    path_tolerance: float = 0.15
+    """Largest distance of any measured joint from the commanded motion before the e-stop
+    latches ("unexpected motion"), rad."""
+    tracking_window: float = 0.3
+    """A real arm follows its commands late (driver cycle, interpolation, network: 10-120 ms
+    on ros2_control arms); a joint counts as on the commanded motion while it lies between
+    the targets commanded within this many seconds, s."""
 
     def __post_init__(self) -> None:
-        for name in ("joint_margin", "max_acceleration", "stale_after", "watchdog"):
+        for name in (
+            "joint_margin",
+            "max_acceleration",
+            "stale_after",
+            "watchdog",
+            "path_tolerance",
+            "tracking_window",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"safety.{name} must be > 0, got {getattr(self, name)}")
         if not 0 < self.velocity_scale <= 1:
@@ -60,7 +89,15 @@ class SafetyConfig:
             raise ValueError(f"safety.workspace_margin must be >= 0, got {self.workspace_margin}")
 
 
-HARD_LIMITS = SafetyConfig(joint_margin=0.02, velocity_scale=0.8, max_acceleration=20.0, stale_after=0.5, watchdog=0.1)
+HARD_LIMITS = SafetyConfig(
+    joint_margin=0.02,
+    velocity_scale=0.8,
+    max_acceleration=20.0,
+    stale_after=0.5,
+    watchdog=0.1,
+    path_tolerance=0.3,
+    tracking_window=0.5,
+)
 """The loosest settings accepted on hardware (margins at least, scales/limits/timeouts at most)."""
 
 
@@ -91,21 +128,9 @@ class SafetyLayer(Robot):
     interventions: list[Intervention] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        c, h = self.config, HARD_LIMITS
         if self.hardware:
-            loose = [
-                name
-                for name, ok in (
-                    ("joint_margin", c.joint_margin >= h.joint_margin),
-                    ("velocity_scale", c.velocity_scale <= h.velocity_scale),
-                    ("max_acceleration", c.max_acceleration <= h.max_acceleration),
-                    ("stale_after", c.stale_after <= h.stale_after),
-                    ("watchdog", c.watchdog <= h.watchdog),
-                )
-                if not ok
-            ]
-            if loose:
-                raise ValueError(f"safety settings {loose} are looser than a real robot allows (see HARD_LIMITS)")
+            self.check_hardware(self.config)
+        c = self.config
         d = self.description
         self.model = ArmModel(d)
         self.ik = EndEffectorIK(d)
@@ -116,13 +141,44 @@ class SafetyLayer(Robot):
         self.ws_lower = np.asarray(d.workspace.lower) + c.workspace_margin
         self.ws_upper = np.asarray(d.workspace.upper) - c.workspace_margin
         self.estopped = False
+        self.fault: MotionHalted | None = None
+        self.max_deviation = 0.0
+        """Largest distance of a measured joint from the commanded motion seen so far, rad."""
         self._last_target: np.ndarray | None = None
+        # Where the arm was told to be lately, as (monotonic time, joint targets); empty: not watched yet.
+        self._commanded: deque[tuple[float, np.ndarray]] = deque()
         self._last_step = np.zeros(d.n_joints)
         self._last_command = time.monotonic()
-        self._lock = threading.Lock()
+        # Re-entrant: a signal handler running in the main thread may latch the e-stop while
+        # that thread is inside send_action.
+        self._lock = threading.RLock()
         self._watchdog_thread: threading.Thread | None = None
         self._stop_watchdog = threading.Event()
         self._held_by_watchdog = False
+
+    @staticmethod
+    def check_hardware(config: SafetyConfig) -> None:
+        """Refuse settings looser than :data:`HARD_LIMITS` (what a real arm may run with).
+
+        Raises:
+            ValueError: naming each setting that is too loose, with its floor.
+        """
+        c, h = config, HARD_LIMITS
+        loose = [
+            f"{name}={getattr(c, name)} (limit {getattr(h, name)})"
+            for name, ok in (
+                ("joint_margin", c.joint_margin >= h.joint_margin),
+                ("velocity_scale", c.velocity_scale <= h.velocity_scale),
+                ("max_acceleration", c.max_acceleration <= h.max_acceleration),
+                ("stale_after", c.stale_after <= h.stale_after),
+                ("watchdog", c.watchdog <= h.watchdog),
+                ("path_tolerance", c.path_tolerance <= h.path_tolerance),
+                ("tracking_window", c.tracking_window <= h.tracking_window),
+            )
+            if not ok
+        ]
+        if loose:
+            raise ValueError(f"safety settings {', '.join(loose)} are looser than a real robot allows (HARD_LIMITS)")
 
     # -- Robot ---------------------------------------------------------------------------
     @property
@@ -139,9 +195,51 @@ class SafetyLayer(Robot):
     def get_observation(self) -> RobotObservation:
         return self.robot.get_observation()
 
+    def observation_age(self) -> float:
+        return self.robot.observation_age()
+
     def stop(self) -> None:
         with self._lock:
             self.robot.stop()
+            self._watch_here()
+
+    def _commanded_at(self, target: np.ndarray) -> None:
+        """Remember a commanded target (forgetting those older than the tracking window)."""
+        now = time.monotonic()
+        self._commanded.append((now, np.asarray(target, dtype=np.float64)))
+        while len(self._commanded) > 1 and self._commanded[0][0] < now - self.config.tracking_window:
+            self._commanded.popleft()
+
+    def _watch_here(self) -> None:
+        """After a hold: the arm is meant to stay where it is measured now."""
+        if self._commanded:
+            self._commanded_at(self.robot.get_observation().joint_positions)
+
+    def check_motion(self) -> bool:
+        """Compare the measured joints with the commanded motion; latch the e-stop if they left it.
+
+        A joint is on the commanded motion while it lies between the targets commanded within
+        ``tracking_window`` (the newest is always kept), give or take ``path_tolerance``.
+        Returns False (and sets :attr:`fault`) on unexpected motion. Only a watched arm is
+        checked (:meth:`start_watchdog`; a deployment watches from connect to the end).
+        """
+        commanded = list(self._commanded)
+        if not commanded or self.fault is not None:
+            return self.fault is None
+        targets = np.array([t for _, t in commanded])
+        q = np.asarray(self.robot.get_observation().joint_positions, dtype=np.float64)
+        outside = np.maximum(targets.min(axis=0) - q, q - targets.max(axis=0)).clip(min=0.0)
+        deviation = float(outside.max())
+        self.max_deviation = max(self.max_deviation, deviation)
+        if deviation <= self.config.path_tolerance:
+            return True
+        joint = int(np.argmax(outside))
+        reason = (
+            f"unexpected motion: joint {self.description.joint_names[joint]} is {deviation:.3f} rad from the "
+            f"commanded motion (tolerance {self.config.path_tolerance} rad); is something else commanding the arm?"
+        )
+        self.estop(reason, UnexpectedMotion(reason))
+        return False
 
     def _intervene(self, kind: str, detail: str) -> None:
         self.interventions.append(Intervention(time.monotonic(), kind, detail))
@@ -149,6 +247,9 @@ class SafetyLayer(Robot):
 
     def _hold(self, q: np.ndarray, kind: str, detail: str) -> RobotAction:
         self._intervene(kind, detail)
+        if self.estopped:  # hold where the arm is (the e-stop already did); never move toward a target
+            self.robot.stop()
+            return RobotAction(joint_positions=q, ee_delta=None, gripper_width=None)
         target = np.minimum(np.maximum(q, self.lower), self.upper) if self._last_target is None else self._last_target
         self._last_step = np.zeros_like(self._last_step)
         sent = self.robot.send_action(RobotAction(joint_positions=target))
@@ -167,14 +268,17 @@ class SafetyLayer(Robot):
             self._held_by_watchdog = False
             obs = self.robot.get_observation()
             q = np.asarray(obs.joint_positions, dtype=np.float64)
+            age = now - obs.timestamp if now is not None else self.robot.observation_age()
+            if age > self.config.stale_after:
+                # A real arm's driver refuses this too (it raises ArmDisconnected: nothing is sent).
+                return self._hold(q, "stale", f"observation is {age:.3f} s old (limit {self.config.stale_after} s)")
+            self.check_motion()
             if self.estopped:
                 return self._hold(q, "estop", "emergency stop latched: call reset_estop() to move again")
             try:
                 action = validate_action(action, self.description.n_joints)
             except (ValueError, TypeError) as exc:
                 return self._hold(q, "invalid", str(exc))
-            if now is not None and now - obs.timestamp > self.config.stale_after:
-                return self._hold(q, "stale", f"observation is {now - obs.timestamp:.3f} s old")
             base = self._last_target if self._last_target is not None else q
             if action.ee_delta is not None:
                 pos, quat = self.model.forward(q)
@@ -206,20 +310,37 @@ class SafetyLayer(Robot):
                 width = float(min(max(width, 0.0), self.description.gripper.max_width))
             self._last_step = target - base
             self._last_target = target
+            if self._commanded or self._watchdog_thread is not None:
+                self._commanded_at(target)
             sent = self.robot.send_action(RobotAction(joint_positions=target, gripper_width=width))
+            if self.estopped:  # latched while this command was on its way: hold again at once
+                self.robot.stop()
             return RobotAction(joint_positions=target, ee_delta=None, gripper_width=sent.gripper_width)
 
     # -- emergency stop and watchdog -------------------------------------------------------
-    def estop(self, reason: str = "requested") -> None:
-        """Latch the emergency stop and hold; nothing moves until :meth:`reset_estop`."""
-        with self._lock:
-            self.estopped = True
-            self._intervene("estop", reason)
+    def estop(self, reason: str = "requested", fault: MotionHalted | None = None) -> None:
+        """Latch the emergency stop and hold at once; nothing moves until :meth:`reset_estop`.
+
+        Safe from any thread and from a signal handler. The hold is sent without waiting for
+        a command in progress (which may pace for up to one control period); such a command,
+        if it goes out after the hold, is followed by another hold as soon as it returns.
+
+        Args:
+            reason: why, for the log and :attr:`fault`.
+            fault: the fault to record (default :class:`EmergencyStop`).
+        """
+        self.estopped = True
+        if self.fault is None:
+            self.fault = fault or EmergencyStop(reason)
+        try:
             self.robot.stop()
+        finally:
+            self._intervene("estop", reason)
 
     def reset_estop(self) -> None:
         with self._lock:
             self.estopped = False
+            self.fault = None
             self._last_target = None
             self._last_step = np.zeros_like(self._last_step)
             self._intervene("estop_reset", "emergency stop released")
@@ -229,10 +350,16 @@ class SafetyLayer(Robot):
         if self._watchdog_thread is not None:
             return
         self._stop_watchdog.clear()
+        if not self._commanded:  # from now on the arm is watched: it should stay here until told
+            self._commanded_at(self.robot.get_observation().joint_positions)
 
         def loop() -> None:
             period = self.config.watchdog / 5
             while not self._stop_watchdog.wait(period):
+                try:
+                    self.check_motion()
+                except Exception as exc:  # noqa: BLE001 (the watchdog must keep running)
+                    log.error("motion check failed: %s", exc)
                 idle = time.monotonic() - self._last_command
                 if idle > self.config.watchdog and not self._held_by_watchdog:
                     with self._lock:
@@ -240,6 +367,7 @@ class SafetyLayer(Robot):
                         self._intervene("watchdog", f"no command for {idle * 1000:.0f} ms: holding")
                         try:
                             self.robot.stop()
+                            self._watch_here()
                         except Exception as exc:  # noqa: BLE001 (the watchdog must keep running)
                             log.error("watchdog hold failed: %s", exc)
 

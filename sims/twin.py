@@ -73,9 +73,21 @@ class TwinArm(Robot):
         )
 
     def send_action(self, action: RobotAction) -> RobotAction:
+        """Drive the remote arm one period, then the twin after it.
+
+        Raises:
+            MotionHalted: the remote's safety layer latched a fault (e-stop, unexpected
+                motion): the job must end rather than keep commanding a held arm.
+        """
         sent = self.remote.send_action(action)
+        fault = getattr(self.remote, "fault", None)  # a SafetyLayer's latched fault, if any
+        if fault is not None:
+            raise fault
         self.sync(gripper_width=sent.gripper_width)
         return sent
+
+    def observation_age(self) -> float:
+        return self.remote.observation_age()
 
     def stop(self) -> None:
         self.remote.stop()

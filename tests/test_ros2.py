@@ -45,6 +45,8 @@ def to_rosbags(msg):
 
 
 SAMPLES = [
+    m.Bool(data=True),
+    m.Bool(data=False),
     m.Time(sec=1_700_000_000, nanosec=123_456_789),
     m.Duration(sec=2, nanosec=5),
     m.Header(stamp=m.Time(3, 4), frame_id="panda_link0"),

@@ -22,7 +22,7 @@ from cyclonedds.core import Listener
 from robots.arm_model import ArmModel
 from robots.description import RobotDescription, load_description
 from robots.kinematics import EndEffectorIK
-from robots.robot import Robot, RobotAction, RobotObservation, validate_action
+from robots.robot import MotionHalted, Robot, RobotAction, RobotObservation, validate_action
 from robots.ros2.dds import COMMAND_QOS, SENSOR_QOS, Node, take
 from robots.ros2.discovery import Discovery, resolve
 from robots.ros2.messages import (
@@ -36,8 +36,10 @@ from robots.ros2.messages import (
 )
 
 
-class ArmDisconnected(RuntimeError):
+class ArmDisconnected(MotionHalted):
     """No fresh joint state from the driver: nothing is commanded until it is back."""
+
+    kind = "driver_lost"
 
 
 class Ros2Arm(Robot):
@@ -130,6 +132,9 @@ class Ros2Arm(Robot):
         """Seconds since the last joint state arrived."""
         return time.monotonic() - self._received
 
+    def observation_age(self) -> float:
+        return self.state_age
+
     # -- Robot ---------------------------------------------------------------------------
     def _joint_arrays(self) -> tuple[np.ndarray, np.ndarray, float]:
         msg = self._state
@@ -219,9 +224,13 @@ class Ros2Arm(Robot):
             time.sleep(delay)
 
     def stop(self) -> None:
-        """Hold the current position (a trajectory to where the arm is now)."""
+        """Hold the current position (a trajectory to where the arm is now).
+
+        Nothing is sent on a stale state: the driver is gone or unheard (its own command
+        timeout holds the arm), and a hold at an old position could pull the arm back.
+        """
         self._require_connected()
-        if self._state is not None:
+        if self._state is not None and self.state_age <= self.stale_after:
             self._publish(self._joint_arrays()[0])
 
     def _require_connected(self) -> None:

@@ -3,7 +3,7 @@
 ROS 2 maps a message ``pkg/msg/T`` to the DDS type ``pkg::msg::dds_::T_``, a ``@final``
 struct serialised as plain CDR; these classes declare exactly those names and field
 layouts (checked byte for byte against ``rosbags`` in the tests). Only what the arm path
-needs: time, header, joint states, joint trajectories, multi-arrays.
+needs: time, header, joint states, joint trajectories, multi-arrays, the e-stop flag.
 
 Annotations here must stay real types, not postponed (string) ones: cyclonedds reads them
 to build the IDL layout, and postponed evaluation breaks that.
@@ -117,6 +117,14 @@ class Float64MultiArray(IdlStruct, typename="std_msgs::msg::dds_::Float64MultiAr
     data: types.sequence[types.float64] = field(default_factory=list)
 
 
+@dataclass
+@annotate.final
+class Bool(IdlStruct, typename="std_msgs::msg::dds_::Bool_"):
+    """std_msgs/msg/Bool (the e-stop topic: true = stop)."""
+
+    data: bool = False
+
+
 ROS_TYPES = {
     "builtin_interfaces/msg/Time": Time,
     "builtin_interfaces/msg/Duration": Duration,
@@ -127,5 +135,6 @@ ROS_TYPES = {
     "std_msgs/msg/MultiArrayDimension": MultiArrayDimension,
     "std_msgs/msg/MultiArrayLayout": MultiArrayLayout,
     "std_msgs/msg/Float64MultiArray": Float64MultiArray,
+    "std_msgs/msg/Bool": Bool,
 }
 """ROS 2 type name -> our DDS class."""
