@@ -318,6 +318,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         return answer in ("y", "yes")
 
     outcome = deploy(cfg, instruction, run_dir, ask, _run_events)
+    # The arm is held and released by now: a late Ctrl-C must not cost the record.
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     if outcome.dry_run is not None:
         console.print("[bold]dry run (simulation, mirrored from the arm):[/bold]")
         _summarise(outcome.dry_run.report)
@@ -437,7 +442,15 @@ def cmd_fake_arm(args: argparse.Namespace) -> int:
     from sims.fake_arm import FakeArm
 
     try:
-        arm = FakeArm(cfg.robot.description, None, cfg.rate, float(cfg.command_timeout), discovery)
+        arm = FakeArm(
+            cfg.robot.description,
+            None,
+            cfg.rate,
+            float(cfg.command_timeout),
+            discovery,
+            max_writers=int(cfg.max_writers),
+            estop_topic=str(cfg.dds.estop_topic),
+        )
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(str(exc)) from exc
     spec = arm.description.ros2
@@ -461,6 +474,9 @@ def cmd_fake_arm(args: argparse.Namespace) -> int:
             "accepted": st.accepted,
             "rejected": dict(st.rejected),
             "holds": st.holds,
+            "estops": st.estops,
+            "estop_delays": [round(d, 4) for d in st.estop_delays],
+            "max_writers_seen": st.max_writers_seen,
             "hold_delays": [round(d, 4) for d in st.hold_delays],
             "max_publish_gap": round(st.max_publish_gap, 4),
             "seconds": round(__import__("time").monotonic() - st.started, 3),
@@ -472,9 +488,39 @@ def cmd_fake_arm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_estop(args: argparse.Namespace) -> int:
+    """Publish the operator e-stop: every `embodied deploy` and `embodied fake-arm` on the domain
+    holds its arm at once and latches; deploy ends its job (exit 1) and keeps its reports.
+    --reset releases the stand-in's latch (a deploy that stopped has ended; start a new one).
+    Exit 0 when at least one subscriber acknowledged, 1 when nobody was listening.
+    Example: embodied estop domain=7        embodied estop --reset domain=7"""
+    overrides = _dds_shorthand(list(args.overrides))
+    if args.cfg:
+        return _print_config("estop", overrides)
+    from embodied.config import dds_settings
+
+    cfg = load_config("estop", overrides)
+    discovery = dds_settings(cfg)
+    if not float(cfg.wait) > 0:
+        raise ConfigError(f"wait must be > 0 seconds, got {cfg.wait}")
+    from robots.ros2.estop import publish_estop
+
+    stop = not args.reset
+    heard = publish_estop(discovery, str(cfg.dds.estop_topic), stop, float(cfg.wait))
+    what = "e-stop" if stop else "e-stop reset"
+    if heard == 0:
+        console.print(
+            f"[red]{what} published on {cfg.dds.estop_topic}, but nobody is subscribed[/red] ({discovery.describe()})"
+        )
+        return 1
+    console.print(f"{what} delivered to {heard} subscriber(s) on {cfg.dds.estop_topic} ({discovery.describe()})")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "deploy": (cmd_deploy, "run an instruction on a ROS 2 arm through the safety layer, after a dry run"),
     "fake-arm": (cmd_fake_arm, "stand-in ROS 2 arm driver (PyBullet) for dry runs and tests"),
+    "estop": (cmd_estop, "publish the operator e-stop (or --reset) to every deploy and stand-in on the domain"),
     "eval": (cmd_eval, "run an instruction suite + CALVIN-style chains; eval.json + plot"),
     "run": (cmd_run, "the main job: plan, execute and check an instruction; report.json + video"),
     "plan": (cmd_plan, "plan an instruction in the perceived scene; prints JSON"),
@@ -504,6 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("instruction", nargs="?", metavar="INSTRUCTION", help="what to do, in quotes")
         if name in ("eval-skill", "export"):
             p.add_argument("skill", nargs="?", metavar="SKILL", help="reach | push | pick_place")
+        if name == "estop":
+            p.add_argument("--reset", action="store_true", help="release the e-stop instead of latching it")
         p.add_argument("overrides", nargs="*", metavar="key=value", help="Hydra overrides, e.g. seed=3")
         p.add_argument("--cfg", action="store_true", help="print the composed config and exit")
         p.set_defaults(func=func)
@@ -517,11 +565,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
+    import signal
+
+    def terminate(signum, frame):  # noqa: ANN001
+        raise Terminated(signum)
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
         return args.func(args)
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return EXIT_BAD_INPUT
+    except (KeyboardInterrupt, Terminated) as exc:
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        console.print(f"[yellow]interrupted[/yellow] ({signal.Signals(signum).name})")
+        return 128 + signum
+
+
+class Terminated(Exception):
+    """SIGTERM, turned into an exception so that a command unwinds like on Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
 
 
 if __name__ == "__main__":

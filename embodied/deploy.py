@@ -26,7 +26,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -53,6 +53,10 @@ class DeployOutcome:
     """Largest distance of a measured joint from the commanded motion, rad (ros2 target)."""
     dry_run_only: bool = False
     """True for ``robot=sim``: the dry run is the whole job (its success is exit 0)."""
+    interventions: list[dict] = field(default_factory=list)
+    """Every safety intervention on the arm: seconds since connect, kind, detail."""
+    stalled_at: float | None = None
+    """Fault injection: when the control loop hung (seconds since connect)."""
 
     @property
     def exit_code(self) -> int:
@@ -126,13 +130,14 @@ def halt_on_signals(layer: Callable[[], SafetyLayer | None]) -> Iterator[None]:
 
     def handler(signum: int, frame) -> None:  # noqa: ANN001
         name = signal.Signals(signum).name
+        interrupted = Interrupted(signum, name)
         arm = layer()
         if arm is not None:
-            arm.estop(f"{name} received: holding")
+            arm.estop(f"{name} received: holding", interrupted)
         if seen:  # a second signal while the first unwinds: the hold is out, let the reports finish
             return
         seen.append(signum)
-        raise Interrupted(signum, name)
+        raise interrupted
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -150,6 +155,7 @@ class StallingArm(Robot):
     def __init__(self, robot: Robot, after: int, seconds: float) -> None:
         self.robot, self.after, self.seconds, self.sent = robot, after, seconds, 0
         self.description = robot.description
+        self.stalled_at: float | None = None  # time.monotonic() when the hang began
 
     @property
     def is_connected(self) -> bool:
@@ -170,6 +176,7 @@ class StallingArm(Robot):
     def send_action(self, action: RobotAction) -> RobotAction:
         self.sent += 1
         if self.sent == self.after:
+            self.stalled_at = time.monotonic()
             time.sleep(self.seconds)
         return self.robot.send_action(action)
 
@@ -196,6 +203,7 @@ def deploy(
     outcome = DeployOutcome(dry_run_only=cfg.target == "sim")
     remote: SafetyLayer | None = None
     estop_reader = None
+    connected_at = time.monotonic()
 
     def arm() -> SafetyLayer | None:
         return remote
@@ -204,6 +212,7 @@ def deploy(
         with halt_on_signals(arm):
             if cfg.target == "ros2":
                 remote = connect_arm(cfg, session.world.description, safety)
+                connected_at = time.monotonic()
                 remote.start_watchdog()  # from here to the end: stalls hold, foreign motion latches
                 estop_reader = _operator_estop(cfg, remote)
             _deploy(cfg, instruction, run_dir, ask, session, safety, remote, outcome)
@@ -217,6 +226,11 @@ def deploy(
                 pass
             remote.disconnect()
             outcome.safety_interventions = len(remote.interventions)
+            if outcome.stalled_at is not None:
+                outcome.stalled_at = round(outcome.stalled_at - connected_at, 4)
+            outcome.interventions = [
+                {"t": round(i.time - connected_at, 4), "kind": i.kind, "detail": i.detail} for i in remote.interventions
+            ]
             outcome.max_deviation = round(remote.max_deviation, 4)
             if outcome.halted is None and remote.fault is not None:
                 outcome.halted = remote.fault
@@ -286,7 +300,11 @@ def _deploy(
     session.controller.forget()
     world.robot = twin
     expect = outcome.dry_run.report["plan"] if outcome.dry_run is not None else None
-    outcome.hardware = session.run(instruction, run_dir / "hardware", expect_plan=expect)
+    try:
+        outcome.hardware = session.run(instruction, run_dir / "hardware", expect_plan=expect)
+    finally:
+        if isinstance(twin.remote, StallingArm):
+            outcome.stalled_at = twin.remote.stalled_at  # monotonic; deploy() makes it relative
 
 
 def write_summary(outcome: DeployOutcome, run_dir: Path) -> Path:
@@ -297,6 +315,8 @@ def write_summary(outcome: DeployOutcome, run_dir: Path) -> Path:
         "safety_interventions": outcome.safety_interventions,
         "halted": {"kind": outcome.halted.kind, "reason": outcome.halted.message} if outcome.halted else None,
         "max_joint_deviation": outcome.max_deviation,
+        "interventions": outcome.interventions,
+        **({"stalled_at": outcome.stalled_at} if outcome.stalled_at is not None else {}),
         "success": bool(outcome.hardware and outcome.hardware.report["success"] and outcome.halted is None),
         "exit_code": outcome.exit_code,
     }

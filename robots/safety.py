@@ -234,9 +234,12 @@ class SafetyLayer(Robot):
         if deviation <= self.config.path_tolerance:
             return True
         joint = int(np.argmax(outside))
+        lo, hi = targets[:, joint].min(), targets[:, joint].max()
         reason = (
-            f"unexpected motion: joint {self.description.joint_names[joint]} is {deviation:.3f} rad from the "
-            f"commanded motion (tolerance {self.config.path_tolerance} rad); is something else commanding the arm?"
+            f"unexpected motion: joint {self.description.joint_names[joint]} is at {q[joint]:.3f} rad, "
+            f"{deviation:.3f} rad outside the commanded motion [{lo:.3f}, {hi:.3f}] of the last "
+            f"{self.config.tracking_window} s (tolerance {self.config.path_tolerance} rad); "
+            "is something else commanding the arm?"
         )
         self.estop(reason, UnexpectedMotion(reason))
         return False

@@ -7,11 +7,18 @@ takes gripper commands on ``/<gripper_controller>/commands`` (Float64MultiArray,
 and holds position when no command arrived within the command timeout (as the controller's
 ``cmd_timeout`` does). Malformed messages are counted and dropped, never executed, and never
 stop the loop. Runs in real time, in its own process (``embodied fake-arm``).
+
+Like a real cell it also protects itself: trajectories that need a joint faster than rated
+are refused (a Franka reflex, a UR protective stop); while more than ``max_writers``
+publishers are matched on its command topic it executes nothing (two commanders fight over
+an arm); and the operator e-stop topic (``std_msgs/Bool``, true = stop) latches a hold
+until it says false.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,6 +28,7 @@ import numpy as np
 from robots.description import RobotDescription, load_description
 from robots.ros2.dds import COMMAND_QOS, SENSOR_QOS, Node, take
 from robots.ros2.discovery import Discovery
+from robots.ros2.estop import subscribe_estop
 from robots.ros2.messages import Float64MultiArray, Header, JointState, JointTrajectory, Time
 from robots.ros2.validation import TrajectoryRejected, validate_trajectory
 
@@ -33,6 +41,12 @@ class FakeArmStats:
     accepted: int = 0
     rejected: Counter = field(default_factory=Counter)
     holds: int = 0
+    estops: int = 0
+    """Times the operator e-stop latched."""
+    estop_delays: list[float] = field(default_factory=list)
+    """For each e-stop: seconds from the message's arrival to the hold."""
+    max_writers_seen: int = 0
+    """Most publishers matched on the command topic at once."""
     hold_delays: list[float] = field(default_factory=list)
     """For each watchdog hold: seconds from the last command received to the hold."""
     max_publish_gap: float = 0.0
@@ -49,6 +63,8 @@ class FakeArm:
         discovery: DDS discovery settings (default: the environment's, loopback unless told).
         rate: joint-state rate in Hz (default: the description's ``ros2.state_rate``).
         command_timeout: hold position when no valid command arrived for this long, s.
+        max_writers: execute nothing while more publishers than this are matched on the command topic.
+        estop_topic: the operator e-stop topic (None: not subscribed).
     """
 
     def __init__(
@@ -58,6 +74,8 @@ class FakeArm:
         rate: float | None = None,
         command_timeout: float = 0.1,
         discovery: Discovery | None = None,
+        max_writers: int = 1,
+        estop_topic: str | None = "/embodied/estop",
     ) -> None:
         from sims.world import TabletopWorld
 
@@ -66,6 +84,9 @@ class FakeArm:
             raise ValueError(f"robot {self.description.name!r} has no URDF, so the stand-in cannot simulate it")
         if command_timeout <= 0:
             raise ValueError(f"command_timeout must be > 0, got {command_timeout}")
+        if max_writers < 1:
+            raise ValueError(f"max_writers must be >= 1, got {max_writers}")
+        self.max_writers = max_writers
         self.rate = float(rate or self.description.ros2.state_rate)
         if not 1.0 <= self.rate <= 1000.0:
             raise ValueError(f"rate must be within 1..1000 Hz, got {self.rate}")
@@ -84,6 +105,16 @@ class FakeArm:
             self.node.reader(spec.gripper_topic, Float64MultiArray, COMMAND_QOS) if spec.gripper_topic else None
         )
         self.stats = FakeArmStats()
+        self._estop_request: tuple[bool, float] | None = None  # (stop, arrival), set by the DDS thread
+        self.estopped = False
+        self._writers = 0
+        self.estop_reader = (
+            subscribe_estop(
+                self.node, estop_topic, lambda stop: setattr(self, "_estop_request", (stop, time.monotonic()))
+            )
+            if estop_topic
+            else None
+        )
         q = self.arm.get_observation().joint_positions
         self._hold = q.copy()
         self._trajectory: list[tuple[float, list[float]]] = []
@@ -94,10 +125,59 @@ class FakeArm:
         self._last_publish: float | None = None
 
     # -- commands ------------------------------------------------------------------------
+    def _apply_estop(self, now: float) -> None:
+        request, self._estop_request = self._estop_request, None
+        if request is None:
+            return
+        stop, arrived = request
+        if stop and not self.estopped:
+            self._hold = self.arm.get_observation().joint_positions.copy()
+            self._holding, self._trajectory, self.estopped = True, [], True
+            self.stats.estops += 1
+            self.stats.estop_delays.append(time.monotonic() - arrived)
+            print("fake-arm: e-stop latched: holding", file=sys.stderr, flush=True)
+        elif not stop and self.estopped:
+            self.estopped = False
+            print("fake-arm: e-stop released", file=sys.stderr, flush=True)
+
+    def _count_writers(self) -> int:
+        writers = len(self.trajectory_reader.get_matched_publications())
+        if writers != self._writers:
+            if writers > self.max_writers:
+                print(
+                    f"fake-arm: {writers} publishers on the command topic (at most {self.max_writers}): "
+                    "executing nothing until only one commands",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            self._writers = writers
+        self.stats.max_writers_seen = max(self.stats.max_writers_seen, writers)
+        return writers
+
     def _take_commands(self, now: float) -> None:
-        for msg in take(self.trajectory_reader):
+        messages = take(self.trajectory_reader)
+        refuse = None
+        if messages:
+            if self.estopped:
+                refuse = "estop"
+            elif self._count_writers() > self.max_writers:
+                refuse = "writers"
+        for msg in messages:
+            if refuse is not None:
+                self.stats.rejected[refuse] += 1
+                continue
             try:
-                points = validate_trajectory(msg, self.joint_names, self.lower, self.upper)
+                # Like the joint trajectory controller, a new trajectory starts from the current
+                # set-point of the interpolator (not the lagging measured joints): its segments
+                # must not need a joint faster than rated.
+                points = validate_trajectory(
+                    msg,
+                    self.joint_names,
+                    self.lower,
+                    self.upper,
+                    start=self._target(now),
+                    max_velocities=self.description.max_velocities,
+                )
             except TrajectoryRejected as exc:
                 self.stats.rejected[exc.rule] += 1
                 continue
@@ -105,13 +185,16 @@ class FakeArm:
                 self.stats.rejected[f"error {type(exc).__name__}"] += 1
                 continue
             self.stats.accepted += 1
+            self._start_q = np.asarray(self._target(now), dtype=np.float64).copy()
             self._trajectory = points
-            self._start_q = self.arm.get_observation().joint_positions.copy()
             self._started_at = now
             self._last_command = now
             self._holding = False
         if self.gripper_reader is not None:
             for msg in take(self.gripper_reader):
+                if self.estopped:
+                    self.stats.rejected["estop"] += 1
+                    continue
                 data = list(msg.data)
                 if (
                     len(data) != 1
@@ -137,7 +220,8 @@ class FakeArm:
         return np.asarray(self._trajectory[-1][1])
 
     def step(self, now: float) -> None:
-        """One driver period: read commands, apply the watchdog, move, publish the state."""
+        """One driver period: e-stop, read commands, apply the watchdog, move, publish the state."""
+        self._apply_estop(now)
         self._take_commands(now)
         if not self._holding and now - self._last_command > self.command_timeout:
             # cmd_timeout: no fresh command, so stop where the arm is and hold there.

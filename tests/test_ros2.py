@@ -110,12 +110,14 @@ _DOMAINS = itertools.count()
 
 
 @pytest.fixture
-def fake_arm(tmp_path):
-    """`embodied fake-arm` in its own process on a domain of its own (one per test)."""
+def fake_arm(tmp_path, request):
+    """`embodied fake-arm` in its own process on a domain of its own (one per test); extra
+    overrides through indirect parametrisation."""
     domain = 100 + (os.getpid() + 7 * next(_DOMAINS)) % 120
     stats = tmp_path / "stats.json"
+    extra = list(getattr(request, "param", []))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "embodied.cli", "fake-arm", f"domain={domain}", "duration=20", f"stats={stats}"],
+        [sys.executable, "-m", "embodied.cli", "fake-arm", f"domain={domain}", "duration=20", f"stats={stats}", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -147,6 +149,9 @@ def test_ros2_arm_moves_the_stand_in_over_dds(fake_arm):
     assert summary["accepted"] >= 25 and not summary["rejected"]
 
 
+# The injecting writer is a second commander beside Ros2Arm's: let the stand-in accept two,
+# so that each message meets the validation rules (the writer count has its own test).
+@pytest.mark.parametrize("fake_arm", [["max_writers=2"]], indirect=True)
 def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(fake_arm):
     from robots.ros2.arm import Ros2Arm
     from robots.ros2.messages import JointTrajectory

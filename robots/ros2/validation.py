@@ -27,8 +27,14 @@ def validate_trajectory(
     lower: Sequence[float],
     upper: Sequence[float],
     max_points: int = MAX_POINTS,
+    start: Sequence[float] | None = None,
+    max_velocities: Sequence[float] | None = None,
 ) -> list[tuple[float, list[float]]]:
     """Check a JointTrajectory; return its points as (time s, positions in ``joint_names`` order).
+
+    With ``start`` (the joints now, rad) and ``max_velocities`` (rated, rad/s), a trajectory
+    whose straight segments would need a joint faster than rated is refused, as a real arm's
+    driver does (a Franka reflex, a UR protective stop).
 
     Raises:
         TrajectoryRejected: naming the broken rule.
@@ -79,4 +85,15 @@ def validate_trajectory(
             if not lo <= v <= hi:
                 raise TrajectoryRejected("limits", f"point {k}: {name} = {v:.4f} outside its limits [{lo}, {hi}]")
         out.append((t, q))
+    if start is not None and max_velocities is not None:
+        prev_t, prev_q = 0.0, [float(v) for v in start]
+        for k, (t, q) in enumerate(out):
+            dt = t - prev_t
+            for name, a, b, vmax in zip(joint_names, prev_q, q, max_velocities, strict=True):
+                if abs(b - a) > vmax * max(dt, 0.0) + 1e-6:
+                    speed = abs(b - a) / dt if dt > 0 else math.inf
+                    raise TrajectoryRejected(
+                        "velocity", f"point {k}: {name} would move at {speed:.2f} rad/s (rated {vmax} rad/s)"
+                    )
+            prev_t, prev_q = t, q
     return out
