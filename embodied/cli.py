@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from embodied.config import ConfigError, load_config
+from robots.robot import Interrupted
 
 EXIT_BAD_INPUT = 2
 console = Console(stderr=True, soft_wrap=True)
@@ -233,18 +234,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     instruction, overrides = _instruction_args(args)
     if args.cfg:
         return _print_config("run", overrides)
-    from embodied.run import Session, prepare_run_dir
+    from embodied.run import Session, halt_on_signals, prepare_run_dir
 
     cfg = load_config("run", overrides)
     run_dir = prepare_run_dir(cfg)
     session = Session(cfg, _run_events)
     try:
         if instruction is not None:
-            outcome = session.run(instruction, run_dir)
+            with halt_on_signals():  # Ctrl-C / SIGTERM: the report of what was done is still written
+                outcome = session.run(instruction, run_dir)
             _summarise(outcome.report)
             print(outcome.report_path)
             if outcome.report["error"]:
                 return EXIT_BAD_INPUT
+            halted = outcome.execution.halted if outcome.execution else None
+            if halted is not None:
+                return halted.exit_code
             return 0 if outcome.report["success"] else 1
         return _interactive(session, run_dir)
     finally:
@@ -368,9 +373,15 @@ def _interactive(session, run_dir) -> int:
             console.print(f"new scene, seed {seed}")
             continue
         n += 1
-        outcome = session.run(text, run_dir / f"{n:03d}")
+        from embodied.run import halt_on_signals
+
+        with halt_on_signals():
+            outcome = session.run(text, run_dir / f"{n:03d}")
         _summarise(outcome.report)
         print(outcome.report_path, flush=True)
+        halted = outcome.execution.halted if outcome.execution else None
+        if halted is not None:
+            return halted.exit_code
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -380,16 +391,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     Example: embodied eval seeds=[0,1,2] chains=10 skills=scripted"""
     if args.cfg:
         return _print_config("eval", args.overrides)
-    from pathlib import Path
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from embodied.config import run_dir as make_run_dir
     from embodied.evaluation import evaluate, plot
-    from embodied.run import default_run_dir
 
     cfg = load_config("eval", args.overrides)
-    run_dir = Path(cfg.run_dir) if cfg.run_dir else default_run_dir("eval", 0)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = make_run_dir(cfg.run_dir, "eval")
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
@@ -477,6 +486,7 @@ def cmd_fake_arm(args: argparse.Namespace) -> int:
             "estops": st.estops,
             "estop_delays": [round(d, 4) for d in st.estop_delays],
             "max_writers_seen": st.max_writers_seen,
+            "command_times": [round(t, 4) for t in st.command_times],
             "hold_delays": [round(d, 4) for d in st.hold_delays],
             "max_publish_gap": round(st.max_publish_gap, 4),
             "seconds": round(__import__("time").monotonic() - st.started, 3),
@@ -484,7 +494,7 @@ def cmd_fake_arm(args: argparse.Namespace) -> int:
         if cfg.stats:
             Path(cfg.stats).write_text(json.dumps(summary))
         arm.close()
-    print(json.dumps(summary))
+    print(json.dumps({k: v for k, v in summary.items() if k != "command_times"}))
     return 0
 
 
@@ -571,13 +581,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise Terminated(signum)
 
     signal.signal(signal.SIGTERM, terminate)
+    # Ctrl-C unwinds the command even where the shell started it with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return args.func(args)
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return EXIT_BAD_INPUT
-    except (KeyboardInterrupt, Terminated) as exc:
-        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+    except (KeyboardInterrupt, Terminated, Interrupted) as exc:
+        signum = exc.exit_code - 128 if isinstance(exc, Interrupted) else getattr(exc, "signum", signal.SIGINT)
         console.print(f"[yellow]interrupted[/yellow] ({signal.Signals(signum).name})")
         return 128 + signum
 

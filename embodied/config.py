@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -27,11 +28,52 @@ def load_config(name: str, overrides: Sequence[str] = ()) -> DictConfig:
     for o in overrides:
         if "=" not in o:
             raise ConfigError(f"override {o!r} is not of the form key=value")
+        if o.startswith(("+", "~")):
+            raise ConfigError(f"override {o!r}: adding or deleting keys is not supported; set an existing key")
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-            return compose(config_name=name, overrides=list(overrides))
+            cfg = compose(config_name=name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(f"bad configuration: {exc}") from exc
+        raise ConfigError(_explain(name, overrides, exc)) from exc
+    from embodied.schema import validate
+
+    try:
+        validate(name, OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    return cfg
+
+
+def _explain(name: str, overrides: Sequence[str], exc: Exception) -> str:
+    """Hydra's error in one line; for an unknown key, the nearest known keys instead of its "+key" hint."""
+    import difflib
+
+    text = str(exc).splitlines()[0]
+    if "Could not override" not in text and "Key '" not in text:
+        return f"bad configuration: {text}"
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+            base = OmegaConf.to_container(compose(config_name=name), resolve=False)
+    except (HydraException, OmegaConfBaseException):
+        return f"bad configuration: {text}"
+    known = sorted(_keys(base))
+    for o in overrides:
+        key = o.split("=", 1)[0]
+        if key not in known and not any(k.startswith(key + ".") for k in known):
+            near = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+            command = name.replace("_", "-")
+            hint = f"; did you mean {' or '.join(near)}?" if near else f"; see `embodied {command} --cfg` for its keys"
+            return f"unknown key {key!r} in {o!r}{hint}"
+    return f"bad configuration: {text}"
+
+
+def _keys(tree: object, prefix: str = "") -> list[str]:
+    if not isinstance(tree, dict):
+        return [prefix[:-1]] if prefix else []
+    out = [prefix[:-1]] if prefix else []
+    for k, v in tree.items():
+        out += _keys(v, f"{prefix}{k}.")
+    return out
 
 
 def section(cfg: DictConfig, key: str) -> dict:
@@ -56,3 +98,22 @@ def dds_settings(cfg: DictConfig):  # noqa: ANN201 (robots.ros2.discovery.Discov
         return resolve(**values)
     except DiscoveryError as exc:
         raise ConfigError(str(exc)) from exc
+
+
+def run_dir(configured: object, *job: str, seed: int | None = None) -> Path:
+    """The output folder of a job, created: ``configured`` (the ``run_dir`` key) or
+    ``runs/<job...>/<date>-<time>[-seed<N>]``. The one place run folders are named and made.
+
+    Raises:
+        ConfigError: the folder cannot be created (names the key and the reason).
+    """
+    if configured:
+        path = Path(str(configured)).expanduser()
+    else:
+        stamp = f"{datetime.now():%Y%m%d-%H%M%S-%f}" + (f"-seed{seed}" if seed is not None else "")
+        path = Path("runs", *job, stamp)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"run_dir={path}: cannot be created ({exc.strerror or exc})") from exc
+    return path

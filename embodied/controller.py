@@ -20,39 +20,10 @@ import numpy as np
 
 from embodied.perception import Scene, perceive_world
 from embodied.plan import Plan, SubGoal
+from embodied.schema import Controller as ControllerConfig
 from embodied.skill_library import SkillLibrary
 from embodied.targets import Geometry, TargetError, goal_position, holds
 from robots.robot import MotionHalted
-
-
-@dataclass(frozen=True)
-class ControllerConfig:
-    """Budgets and limits of the controller (``configs/controller/default.yaml``)."""
-
-    max_steps: int = 150
-    """Control steps (25 Hz) one attempt of a skill may take."""
-    max_retries: int = 2
-    """Extra attempts of a sub-goal that did not hold."""
-    max_replans: int = 3
-    """Times sub-goals that stopped holding may be queued again, over the whole plan."""
-    retreat_height: float = 0.1
-    """After releasing, the gripper rises this far above the placed object, m."""
-    approach_height: float = 0.03
-    """pick_place first brings the object this far above its goal, then lowers it, m."""
-    push_leg: float = 0.08
-    """Longest single push toward a via point, m; longer pushes are split."""
-    release_steps: int = 8
-    """Control steps the gripper opens, arm still, before retreating."""
-    settle_steps: int = 10
-    """Control steps to let objects settle before checking from the camera."""
-
-    def __post_init__(self) -> None:
-        for name in ("max_steps", "settle_steps", "release_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"controller.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_retries", "max_replans"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"controller.{name} must be >= 0, got {getattr(self, name)}")
 
 
 @dataclass

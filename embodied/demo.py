@@ -6,13 +6,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from embodied.config import ConfigError, section
+from embodied.config import run_dir as make_run_dir
 from embodied.media import caption, depth_image, segmentation_image, write_png, write_video
 from embodied.motion import MotionConfig, move_to, pick_and_place
 from sims.camera import Camera
@@ -26,10 +26,6 @@ class DemoResult:
 
     run_dir: Path
     summary: dict
-
-
-def default_run_dir(kind: str, seed: int) -> Path:
-    return Path("runs") / kind / f"{datetime.now():%Y%m%d-%H%M%S}-seed{seed}"
 
 
 def run_demo(cfg: DictConfig, progress: Callable[[int, str], None] | None = None) -> DemoResult:
@@ -50,8 +46,7 @@ def run_demo(cfg: DictConfig, progress: Callable[[int, str], None] | None = None
     if cfg.pick == cfg.place_on:
         raise ConfigError(f"cannot stack {cfg.pick} on itself: choose two different cubes")
     seed = int(cfg.seed)
-    run_dir = Path(cfg.run_dir) if cfg.run_dir else default_run_dir("demo", seed)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = make_run_dir(cfg.run_dir, "demo", seed=seed)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     try:

@@ -20,20 +20,17 @@ another motion command, with the reports written (:attr:`DeployOutcome.halted`).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from embodied.config import ConfigError, dds_settings, section
-from embodied.run import RunOutcome, Session
-from robots.robot import Interrupted, MotionHalted, Robot, RobotAction
+from embodied.run import RunOutcome, Session, halt_on_signals
+from robots.robot import MotionHalted, Robot, RobotAction
 from robots.safety import SafetyConfig, SafetyLayer
 
 TARGETS = ("ros2", "sim")
@@ -57,6 +54,9 @@ class DeployOutcome:
     """Every safety intervention on the arm: seconds since connect, kind, detail."""
     stalled_at: float | None = None
     """Fault injection: when the control loop hung (seconds since connect)."""
+    connected_at: float | None = None
+    """``time.monotonic()`` when the arm was connected (the zero of the times above; the
+    monotonic clock is shared by the processes of one machine, so benchmarks can compare)."""
 
     @property
     def exit_code(self) -> int:
@@ -114,37 +114,6 @@ def connect_arm(cfg: DictConfig, description, safety: SafetyConfig) -> SafetyLay
     except ArmDisconnected as exc:
         raise ConfigError(str(exc)) from exc
     return layer
-
-
-@contextlib.contextmanager
-def halt_on_signals(layer: Callable[[], SafetyLayer | None]) -> Iterator[None]:
-    """SIGINT/SIGTERM: latch the e-stop (a hold goes out at once), then raise
-    :class:`robots.robot.Interrupted` so the job unwinds and writes its reports.
-
-    Only in the main thread (Python delivers signals there); elsewhere a no-op.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    seen: list[int] = []
-
-    def handler(signum: int, frame) -> None:  # noqa: ANN001
-        name = signal.Signals(signum).name
-        interrupted = Interrupted(signum, name)
-        arm = layer()
-        if arm is not None:
-            arm.estop(f"{name} received: holding", interrupted)
-        if seen:  # a second signal while the first unwinds: the hold is out, let the reports finish
-            return
-        seen.append(signum)
-        raise interrupted
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 class StallingArm(Robot):
@@ -226,6 +195,7 @@ def deploy(
                 pass
             remote.disconnect()
             outcome.safety_interventions = len(remote.interventions)
+            outcome.connected_at = connected_at
             if outcome.stalled_at is not None:
                 outcome.stalled_at = round(outcome.stalled_at - connected_at, 4)
             outcome.interventions = [
@@ -317,6 +287,7 @@ def write_summary(outcome: DeployOutcome, run_dir: Path) -> Path:
         "max_joint_deviation": outcome.max_deviation,
         "interventions": outcome.interventions,
         **({"stalled_at": outcome.stalled_at} if outcome.stalled_at is not None else {}),
+        "monotonic_at_connect": outcome.connected_at,
         "success": bool(outcome.hardware and outcome.hardware.report["success"] and outcome.halted is None),
         "exit_code": outcome.exit_code,
     }

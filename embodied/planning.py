@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 
 from embodied.config import ConfigError, section
 from embodied.perception import Scene, perceive_world
-from embodied.planners import Planner, PlanResult, make_planner
+from embodied.planners import Planner, PlanResult, make_planner, plan_screened
 
 
 @dataclass
@@ -52,7 +52,7 @@ def plan_in_world(world, planner: Planner, instruction: str) -> PlanningOutcome:
     """Render the overhead camera, perceive, and plan ``instruction``."""
     frame = world.camera.render()
     scene = perceive_world(world, frame)
-    return PlanningOutcome(planner.plan(instruction, scene, frame.rgb), scene, frame.rgb)
+    return PlanningOutcome(plan_screened(planner, instruction, scene, frame.rgb), scene, frame.rgb)
 
 
 def plan_instruction(cfg: DictConfig, instruction: str, planner: Planner | None = None) -> PlanningOutcome:

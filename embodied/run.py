@@ -8,22 +8,27 @@ instruction moves nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from embodied.config import ConfigError, section
+from embodied.config import run_dir as make_run_dir
 from embodied.controller import Controller, ControllerConfig, Execution
 from embodied.media import caption, write_video
-from embodied.planners import PlanResult, make_planner
+from embodied.planners import PlanResult, make_planner, plan_screened
 from embodied.planning import build_world
 from embodied.skill_library import library_from_config
+from robots.robot import Interrupted
 
 EventCallback = Callable[[str, dict], None]
 
@@ -36,10 +41,6 @@ class RunOutcome:
     report_path: Path | None
     plan: PlanResult
     execution: Execution | None
-
-
-def default_run_dir(job: str, seed: int) -> Path:
-    return Path("runs") / job / f"{datetime.now():%Y%m%d-%H%M%S-%f}-seed{seed}"
 
 
 class Session:
@@ -99,7 +100,7 @@ class Session:
         self._frames = []
         frame = self.world.camera.render()
         scene = self.controller.perceive()
-        result = self.planner.plan(instruction, scene, frame.rgb)
+        result = plan_screened(self.planner, instruction, scene, frame.rgb)
         self.on_event("plan", {"result": result})
         execution = None
         error = result.error
@@ -111,7 +112,7 @@ class Session:
             except ConfigError as exc:  # a skill with no policy: refused before any motion
                 error = str(exc)
         report = {
-            "instruction": instruction,
+            "instruction": result.instruction,
             "seed": self.seed,
             "planner": getattr(self.planner, "name", "?"),
             "skills": self.library.source,
@@ -143,8 +144,39 @@ class Session:
         return RunOutcome(report, path, result, execution)
 
 
+@contextlib.contextmanager
+def halt_on_signals(layer: Callable[[], Any] | None = None) -> Iterator[None]:
+    """SIGINT/SIGTERM: latch the e-stop of ``layer()`` (a :class:`robots.safety.SafetyLayer`;
+    a hold goes out at once), then raise :class:`robots.robot.Interrupted`, which the
+    controller turns into a "halted" record, so the job unwinds and writes its reports.
+
+    Only in the main thread (Python delivers signals there); elsewhere a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen: list[int] = []
+
+    def handler(signum: int, frame) -> None:  # noqa: ANN001
+        name = signal.Signals(signum).name
+        interrupted = Interrupted(signum, name)
+        arm = layer() if layer is not None else None
+        if arm is not None:
+            arm.estop(f"{name} received: holding", interrupted)
+        if seen:  # a second signal while the first unwinds: the hold is out, let the reports finish
+            return
+        seen.append(signum)
+        raise interrupted
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 def prepare_run_dir(cfg: DictConfig, job: str = "run") -> Path:
-    run_dir = Path(cfg.run_dir) if cfg.run_dir else default_run_dir(job, int(cfg.seed))
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = make_run_dir(cfg.run_dir, job, seed=int(cfg.seed))
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     return run_dir

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from embodied.config import ConfigError
+from embodied.config import run_dir as make_run_dir
 from embodied.export import FORMATS, export_policy, run_exported, torch_actions
 from embodied.policies import OBS_KEYS
 from embodied.skills import EvalResult, evaluate, load_policy, make_env, shipped_checkpoint
@@ -58,8 +58,7 @@ def eval_skill(cfg: DictConfig, console: Console | None = None) -> dict:
             "config": randomization,
         }
     if cfg.video:
-        run_dir = Path(cfg.run_dir or Path("runs") / "eval-skill" / name / f"{datetime.now():%Y%m%d-%H%M%S}")
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = make_run_dir(cfg.run_dir, "eval-skill", name)
         camera = OmegaConf.to_container(cfg.video_camera, resolve=True)
         record_video(model, skill, camera, run_dir / "eval.mp4", min(3, cfg.episodes), int(cfg.seed))
         report["video"] = str(run_dir / "eval.mp4")

@@ -16,7 +16,6 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,11 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import CSVOutputFormat
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from embodied.config import ConfigError, section
+from embodied.config import run_dir as make_run_dir
 from embodied.media import caption, write_video
 from embodied.policies import OBS_KEYS, POLICIES
 from embodied.priors import ObsLayout, PriorConfig, prior_action
@@ -150,6 +151,21 @@ def build_model(cfg: DictConfig, env: Any, device: str, normalization: tuple[lis
 
 
 # -- callbacks ---------------------------------------------------------------------------
+class AppendingCSV(CSVOutputFormat):
+    """SB3's progress.csv writer, appending to an existing file (a resumed run keeps its
+    earlier rows; SB3's own writer truncates it). New columns are merged as SB3 does."""
+
+    def __init__(self, filename: str) -> None:  # noqa: D107 (SB3's writer, opened for appending)
+        # r+ (not a+): SB3 rewrites the file from the top when new columns appear.
+        self.file = open(filename, "r+t" if os.path.exists(filename) else "w+t")  # noqa: SIM115 (SB3 closes it)
+        self.file.seek(0)
+        header = self.file.readline().strip()
+        self.keys = header.split(",") if header else []
+        self.file.seek(0, os.SEEK_END)
+        self.separator = ","
+        self.quotechar = '"'
+
+
 class TrainMonitor(BaseCallback):
     """Live progress (steps/s, rollout and evaluation success), periodic evaluation, checkpoints."""
 
@@ -164,8 +180,11 @@ class TrainMonitor(BaseCallback):
         console: Console | None,
         history: list[dict] | None = None,
         wall_offset: float = 0.0,
+        checkpoint_every: int = 0,
     ) -> None:
         super().__init__()
+        self.checkpoint_every = checkpoint_every  # env steps between last.zip + buffer saves (0: only at the end)
+        self.next_checkpoint = 0
         self.run_dir, self.eval_env = run_dir, eval_env
         self.every, self.episodes, self.eval_seed, self.total = every, episodes, eval_seed, total
         self.console = console
@@ -182,6 +201,7 @@ class TrainMonitor(BaseCallback):
         self.start = self.t_begin = time.perf_counter()
         self.start_steps = self.num_timesteps
         self.next_eval = self.num_timesteps if not self.history else self.num_timesteps + self.every
+        self.next_checkpoint = self.num_timesteps + self.checkpoint_every
         if self.console is not None:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -203,6 +223,9 @@ class TrainMonitor(BaseCallback):
         if self.every and self.num_timesteps >= self.next_eval:
             self.evaluate_now()
             self.next_eval = self.num_timesteps + self.every
+        if self.checkpoint_every and self.num_timesteps >= self.next_checkpoint:
+            self.save_last()  # a run killed at any point resumes from here, losing < checkpoint_every steps
+            self.next_checkpoint = self.num_timesteps + self.checkpoint_every
         if self.progress is not None and self.n_calls % 50 == 0:
             self.progress.update(self.task, completed=self.num_timesteps, summary=self.summary())
         return True
@@ -248,15 +271,16 @@ class TrainMonitor(BaseCallback):
             self.console.log(f"eval @ {self.num_timesteps} steps: success {rate:.0%} over {result.episodes} episodes")
 
     def save_last(self) -> None:
-        self.model.save(self.run_dir / LAST)
-        self.model.save_replay_buffer(self.run_dir / BUFFER)
+        """``last.zip`` and its replay buffer, each written aside and renamed into place, so a
+        run killed while saving keeps its previous checkpoint whole."""
+        buffer_tmp, model_tmp = self.run_dir / "last_replay_buffer.tmp.pkl", self.run_dir / "last.tmp.zip"
+        self.model.save_replay_buffer(buffer_tmp)
+        self.model.save(model_tmp)
+        os.replace(buffer_tmp, self.run_dir / BUFFER)
+        os.replace(model_tmp, self.run_dir / LAST)
 
 
 # -- the job -----------------------------------------------------------------------------
-def default_run_dir(skill: str, seed: int) -> Path:
-    return Path("runs") / "train" / skill / f"{datetime.now():%Y%m%d-%H%M%S}-seed{seed}"
-
-
 def _resume_paths(resume: str) -> tuple[Path, Path]:
     path = Path(resume)
     run_dir = path.parent if path.suffix == ".zip" else path
@@ -338,7 +362,7 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
     Raises:
         ConfigError: bad values, unknown skill or algorithm, unusable resume folder.
     """
-    from stable_baselines3.common.logger import configure
+    from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 
     skill_config(cfg.skill.name)  # a clear error for a hand-edited skill name
     total = validate(cfg)
@@ -359,16 +383,19 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
             history = json.loads((run_dir / "evaluations.json").read_text())
             wall_offset = history[-1]["wall_seconds"] if history else 0.0
     else:
-        run_dir = Path(cfg.run_dir) if cfg.run_dir else default_run_dir(cfg.skill.name, seed)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = make_run_dir(cfg.run_dir, "train", cfg.skill.name, seed=seed)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     command = "embodied train " + " ".join(overrides)
     with (run_dir / "command.txt").open("a") as f:
         f.write(command + "\n")
 
     wandb_run = _start_wandb(cfg, run_dir) if cfg.logger.name == "wandb" else None
-    formats = ["csv"] + (["tensorboard"] if cfg.logger.name in ("tensorboard", "wandb") else [])
-    logger = configure(str(run_dir / "logs"), formats)
+    logs = run_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    outputs = [AppendingCSV(str(logs / "progress.csv"))]
+    if cfg.logger.name in ("tensorboard", "wandb"):
+        outputs.append(TensorBoardOutputFormat(str(logs)))
+    logger = Logger(str(logs), outputs)
 
     # With randomize=true both the training and the evaluation envs are randomised (physics,
     # noise, latency: configs/randomization), so "best" means best under randomisation.
@@ -398,13 +425,24 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
             console,
             history,
             wall_offset,
+            int(cfg.checkpoint_every),
         )
         remaining = total - model.num_timesteps
         if remaining <= 0:
             raise ConfigError(
                 f"the run already has {model.num_timesteps} steps >= total_steps={total}; raise total_steps to continue"
             )
-        model.learn(remaining, callback=monitor, reset_num_timesteps=not cfg.resume)
+        try:
+            model.learn(remaining, callback=monitor, reset_num_timesteps=not cfg.resume)
+        except BaseException:  # Ctrl-C, SIGTERM, or a crash: keep what was learned, then stop
+            if monitor.model is not None and model.num_timesteps > 0:
+                monitor.save_last()
+                print(
+                    f"stopped at {model.num_timesteps} steps; saved {run_dir / LAST}: "
+                    f"continue with `embodied train resume={run_dir}`",
+                    file=sys.stderr,
+                )
+            raise
     finally:
         env.close()
         eval_env.close()

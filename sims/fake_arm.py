@@ -45,6 +45,8 @@ class FakeArmStats:
     """Times the operator e-stop latched."""
     estop_delays: list[float] = field(default_factory=list)
     """For each e-stop: seconds from the message's arrival to the hold."""
+    command_times: list[float] = field(default_factory=list)
+    """``time.monotonic()`` at which each accepted trajectory was taken (for benchmarks)."""
     max_writers_seen: int = 0
     """Most publishers matched on the command topic at once."""
     hold_delays: list[float] = field(default_factory=list)
@@ -167,9 +169,8 @@ class FakeArm:
                 self.stats.rejected[refuse] += 1
                 continue
             try:
-                # Like the joint trajectory controller, a new trajectory starts from the current
-                # set-point of the interpolator (not the lagging measured joints): its segments
-                # must not need a joint faster than rated.
+                # The reflex judges the commanded motion: from the interpolator's current set-point
+                # (not the lagging measured joints), no segment may need a joint faster than rated.
                 points = validate_trajectory(
                     msg,
                     self.joint_names,
@@ -185,8 +186,9 @@ class FakeArm:
                 self.stats.rejected[f"error {type(exc).__name__}"] += 1
                 continue
             self.stats.accepted += 1
-            self._start_q = np.asarray(self._target(now), dtype=np.float64).copy()
+            self.stats.command_times.append(time.monotonic())
             self._trajectory = points
+            self._start_q = self.arm.get_observation().joint_positions.copy()
             self._started_at = now
             self._last_command = now
             self._holding = False

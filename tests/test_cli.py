@@ -44,7 +44,7 @@ def test_demo_is_deterministic_by_seed(tmp_path, capsys):
         (["demo", "pick=purple_cube"], "pick='purple_cube' is not a cube"),
         (["demo", "place_on=red_cube"], "cannot stack red_cube on itself"),
         (["demo", "sim.timestep=oops"], "could not be converted to Float"),
-        (["demo", "no_such_key=1"], "bad configuration"),
+        (["demo", "no_such_key=1"], "unknown key 'no_such_key'"),
         (["demo", "seed"], "not of the form key=value"),
         (["demo", "sim.substeps=3"], "control period"),
     ],

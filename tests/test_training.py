@@ -216,3 +216,53 @@ def test_panda_gym_episodes_follow_the_seed():
     assert np.array_equal(first, goals(5))
     assert not np.array_equal(first, goals(6))
     assert len({tuple(g) for g in first}) == 4  # each episode still gets a new goal
+
+
+def _start_training(run_dir, total: int, every: int):
+    import subprocess
+    import sys
+
+    args = ["train", "skill=push", "seed=5", f"run_dir={run_dir}", *TINY[1:], "eval.every=0", "eval.video_episodes=0"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "embodied.cli", *args, f"total_steps={total}", f"checkpoint_every={every}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(path, proc, timeout: float = 120) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "training ended before its first checkpoint"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("kill", ["SIGKILL", "SIGINT"])
+def test_interrupted_training_resumes_to_its_total(tmp_path, kill):
+    """Killed at any point, a run keeps a checkpoint at most `checkpoint_every` steps old (SIGKILL)
+    or saves where it stopped (Ctrl-C, exit 130); resuming reaches the total and appends the logs."""
+    import csv
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    proc = _start_training(run, total=4000, every=200)
+    _wait_for(run / "last.zip", proc)
+    time.sleep(0.5)
+    proc.send_signal(getattr(signal, kill))
+    _, err = proc.communicate(timeout=60)
+    if kill == "SIGINT":
+        assert proc.returncode == 130 and "Traceback" not in err and "stopped at" in err, err
+    assert proc.returncode != 0  # it really was stopped before its total
+    saved = load_policy("push", run / "last.zip").num_timesteps
+    rows_before = list(csv.DictReader((run / "logs" / "progress.csv").open()))
+    assert 200 <= saved < 4000 and rows_before
+    total = saved + 300
+    assert main(["train", "skill=push", f"resume={run}", *TINY[1:], "eval.every=0", f"total_steps={total}"]) == 0
+    assert load_policy("push", run / "last.zip").num_timesteps == total
+    rows = list(csv.DictReader((run / "logs" / "progress.csv").open()))
+    steps = [int(r["time/total_timesteps"]) for r in rows if r.get("time/total_timesteps")]
+    assert len(rows) > len(rows_before) and steps[0] < saved < steps[-1]  # earlier rows kept, new ones after

@@ -7,6 +7,8 @@ before anything moves. Planners are built by name from ``configs/planner/`` (``_
 
 from __future__ import annotations
 
+import time
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,6 +51,53 @@ class Planner(Protocol):
     name: str
 
     def plan(self, instruction: str, scene: Scene, image: np.ndarray | None = None) -> PlanResult: ...
+
+
+MAX_INSTRUCTION_CHARS = 1000
+"""Longest instruction planned. A command to an arm is a sentence or a few; a longer text is
+a pasted document or an attack on the planner's memory and time, and is refused."""
+
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+"""Characters that reorder how text is displayed: what the user reads would not be what is planned."""
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """``text`` for messages and reports: printable, at most ``limit`` characters (then "...")."""
+    clean = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
+
+
+def screen_instruction(instruction: str) -> str | None:
+    """Why ``instruction`` cannot be planned as text, or None if it can.
+
+    Refused: longer than :data:`MAX_INSTRUCTION_CHARS`; NUL or other control characters;
+    bytes that were not valid UTF-8 (Python keeps them as lone surrogates); characters that
+    reorder the display (bidirectional overrides), so what is shown is what is planned.
+    """
+    if len(instruction) > MAX_INSTRUCTION_CHARS:
+        return (
+            f"the instruction is {len(instruction)} characters long; at most {MAX_INSTRUCTION_CHARS} are planned "
+            f'(it starts "{shown(instruction, 60)}")'
+        )
+    for i, c in enumerate(instruction):
+        if "\ud800" <= c <= "\udfff":
+            return f"the instruction is not valid UTF-8 (an undecodable byte at character {i + 1})"
+        if c in BIDI_CONTROLS:
+            return f"the instruction holds a text-direction control character (U+{ord(c):04X}) at character {i + 1}"
+        if unicodedata.category(c) == "Cc" and c not in "\t\n\r":
+            return f"the instruction holds a control character (U+{ord(c):04X}) at character {i + 1}"
+    return None
+
+
+def plan_screened(planner: Planner, instruction: str, scene: Scene, image: np.ndarray | None = None) -> PlanResult:
+    """:meth:`Planner.plan` after :func:`screen_instruction`: odd text is refused before any planner sees it."""
+    problem = screen_instruction(instruction)
+    if problem is not None:
+        return PlanResult(shown(instruction, MAX_INSTRUCTION_CHARS), None, problem, 0.0)
+    start = time.perf_counter()
+    result = planner.plan(instruction, scene, image)
+    result.seconds = result.seconds or time.perf_counter() - start
+    return result
 
 
 def make_planner(config: Any) -> Planner:

@@ -45,6 +45,10 @@ def domain_id() -> int:
     return resolve().domain
 
 
+_LISTENERS: list[Listener] = []
+"""Every listener handed to a reader (see :meth:`Node.reader`)."""
+
+
 @dataclass
 class Endpoint:
     """A reader or writer bound to one ROS topic."""
@@ -78,7 +82,15 @@ class Node:
     def reader(
         self, ros_topic: str, msg_type: type, qos: Qos = SENSOR_QOS, listener: Listener | None = None
     ) -> DataReader:
-        """A reader; ``listener`` callbacks (e.g. ``on_data_available``) run on a DDS thread."""
+        """A reader; ``listener`` callbacks (e.g. ``on_data_available``) run on a DDS thread.
+
+        The listener is kept alive for the life of the process: Cyclone may still call it from
+        its own threads while the reader is being deleted (a writer that left is unregistered
+        on its garbage-collection thread), and a callback freed by Python's garbage collector
+        at that moment crashed the interpreter (seen under gdb: libffi from dds_reader.c).
+        """
+        if listener is not None:
+            _LISTENERS.append(listener)
         return DataReader(self.participant, self._topic(ros_topic, msg_type), qos=qos, listener=listener)
 
     def writer(self, ros_topic: str, msg_type: type, qos: Qos = COMMAND_QOS) -> DataWriter:
@@ -87,6 +99,8 @@ class Node:
 
 def take(reader: DataReader, n: int = 64) -> list:
     """Up to ``n`` received samples, without DDS's invalid samples (writer gone, instance disposed)."""
+    if reader is None:  # a listener called while its reader is being deleted
+        return []
     return [m for m in reader.take(N=n) if not isinstance(m, InvalidSample)]
 
 

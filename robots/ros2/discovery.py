@@ -16,9 +16,10 @@ the stand-in arm, the tests and the benchmarks must never be seen on (or reachab
 lab network. A real arm's network is named explicitly (``dds.interface=eth1`` or
 ``dds.discovery_range=SUBNET``).
 
-The settings become a Cyclone configuration (an XML string, handed to the DDS domain when
-this process creates it). A ``CYCLONEDDS_URI`` set by the user is used as it is instead,
-and we say so once. Only :func:`cyclone_xml` writes Cyclone's configuration.
+The settings become a Cyclone configuration (an XML string, put in this process's
+``CYCLONEDDS_URI`` before its first participant). A ``CYCLONEDDS_URI`` set by the user is
+used as it is instead, and we say so once. Only :func:`cyclone_xml` writes Cyclone's
+configuration.
 """
 
 import ipaddress
@@ -176,10 +177,9 @@ def resolve(
         if rng == "LOCALHOST":
             rng = "SUBNET"  # naming a network is asking to be reached on it
     uri = env.get("CYCLONEDDS_URI", "").strip() or None
-    settings = Discovery(rng, iface, static, dom)
-    if uri is not None and uri != cyclone_xml(settings):
-        settings = Discovery(rng, iface, static, dom, user_uri=uri)
-    return settings
+    if uri is not None and GENERATED_MARK in uri:
+        uri = None  # ours (from this process or handed down by a parent): replaced by these settings
+    return Discovery(rng, iface, static, dom, user_uri=uri)
 
 
 def cyclone_xml(settings: Discovery) -> str | None:
@@ -216,40 +216,41 @@ def cyclone_xml(settings: Discovery) -> str | None:
     )
 
 
-_domains: dict[int, tuple[object, str | None]] = {}
+_UNSET = object()
+_applied: object = _UNSET  # the Cyclone XML this process runs with (None: Cyclone's defaults)
 _told_user_uri = False
 
 
 def join(settings: Discovery) -> None:
-    """Create this process's DDS domain with ``settings`` before any participant joins it.
+    """Make ``settings`` this process's DDS configuration, before its first participant.
 
-    Cyclone reads its configuration when a domain is first created in a process; creating it
-    here with our XML (kept alive for the process) makes every later participant on that
-    domain, ours or a library's, use it. Idempotent per domain id.
+    Cyclone reads ``CYCLONEDDS_URI`` (which may hold the XML itself) whenever it creates a
+    domain, so setting it here applies to every later participant of this process, ours or
+    a library's, on any domain id. (Keeping an explicit ``cyclonedds.domain.Domain`` alive
+    instead crashed the interpreter once its participants were gone.) Idempotent.
 
     Raises:
-        DiscoveryError: the domain already exists in this process with other settings.
+        DiscoveryError: this process already joined DDS with other settings.
     """
-    global _told_user_uri
+    global _applied, _told_user_uri
     if settings.user_uri is not None:
         if not _told_user_uri:
             print(f"note: {settings.describe()}; the dds.* settings are not applied", file=sys.stderr)
             _told_user_uri = True
         return
     xml = cyclone_xml(settings)
-    known = _domains.get(settings.domain)
-    if known is not None:
-        if known[1] != xml:
+    if _applied is not _UNSET:
+        if _applied != xml:
             raise DiscoveryError(
-                f"DDS domain {settings.domain} already runs in this process with other discovery settings"
+                f"this process already uses other DDS discovery settings than {settings.range}; "
+                "one process runs with one setting"
             )
         return
     if xml is None:
-        _domains[settings.domain] = (None, None)
-        return
-    from cyclonedds.domain import Domain
-
-    _domains[settings.domain] = (Domain(settings.domain, config=xml), xml)
+        os.environ.pop("CYCLONEDDS_URI", None)
+    else:
+        os.environ["CYCLONEDDS_URI"] = xml
+    _applied = xml
 
 
 def loopback_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
