@@ -30,7 +30,7 @@ from omegaconf import DictConfig
 
 from embodied.config import ConfigError, dds_settings, section
 from embodied.run import RunOutcome, Session, halt_on_signals
-from robots.robot import MotionHalted, Robot, RobotAction
+from robots.robot import MotionHalted, Robot, RobotAction, RobotWrapper
 from robots.safety import SafetyConfig, SafetyLayer
 
 TARGETS = ("ros2", "sim")
@@ -116,31 +116,20 @@ def connect_arm(cfg: DictConfig, description, safety: SafetyConfig) -> SafetyLay
     return layer
 
 
-class StallingArm(Robot):
+class StallingArm(RobotWrapper):
     """Fault injection for tests and benchmarks: the control loop hangs for ``seconds`` before
     its ``after``-th command (as a hung policy, planner or perception step would), so the
     watchdog's hold can be measured. Everything else passes through."""
 
     def __init__(self, robot: Robot, after: int, seconds: float) -> None:
-        self.robot, self.after, self.seconds, self.sent = robot, after, seconds, 0
-        self.description = robot.description
+        super().__init__(robot)
+        self.after, self.seconds, self.sent = after, seconds, 0
         self.stalled_at: float | None = None  # time.monotonic() when the hang began
 
     @property
-    def is_connected(self) -> bool:
-        return self.robot.is_connected
-
-    def connect(self) -> None:
-        self.robot.connect()
-
-    def disconnect(self) -> None:
-        self.robot.disconnect()
-
-    def get_observation(self):  # noqa: ANN201
-        return self.robot.get_observation()
-
-    def observation_age(self) -> float:
-        return self.robot.observation_age()
+    def fault(self) -> MotionHalted | None:
+        """The wrapped safety layer's latched fault (the twin ends the job on it)."""
+        return getattr(self.robot, "fault", None)
 
     def send_action(self, action: RobotAction) -> RobotAction:
         self.sent += 1
@@ -148,9 +137,6 @@ class StallingArm(Robot):
             self.stalled_at = time.monotonic()
             time.sleep(self.seconds)
         return self.robot.send_action(action)
-
-    def stop(self) -> None:
-        self.robot.stop()
 
 
 def deploy(

@@ -185,3 +185,34 @@ class Robot(ABC):
         if self.is_connected:
             self.stop()
             self.disconnect()
+
+
+class RobotWrapper(Robot):
+    """A :class:`Robot` around another that forwards every verb (override the ones you change),
+    like gymnasium's ``Wrapper``."""
+
+    def __init__(self, robot: Robot) -> None:
+        self.robot = robot
+        self.description = robot.description
+
+    @property
+    def is_connected(self) -> bool:
+        return self.robot.is_connected
+
+    def connect(self) -> None:
+        self.robot.connect()
+
+    def get_observation(self) -> RobotObservation:
+        return self.robot.get_observation()
+
+    def send_action(self, action: RobotAction) -> RobotAction:
+        return self.robot.send_action(action)
+
+    def stop(self) -> None:
+        self.robot.stop()
+
+    def disconnect(self) -> None:
+        self.robot.disconnect()
+
+    def observation_age(self) -> float:
+        return self.robot.observation_age()
