@@ -392,20 +392,43 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.cfg:
         return _print_config("eval", args.overrides)
 
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from embodied.config import run_dir as make_run_dir
-    from embodied.evaluation import evaluate, plot
+    from embodied.evaluation import JOURNAL, evaluate, plot
 
     cfg = load_config("eval", args.overrides)
-    run_dir = make_run_dir(cfg.run_dir, "eval")
+    if cfg.resume:
+        run_dir = Path(str(cfg.resume))
+        saved = run_dir / "config.yaml"
+        if not (run_dir / JOURNAL).is_file() or not saved.is_file():
+            raise ConfigError(f"resume={cfg.resume}: not an `embodied eval` run folder (no {JOURNAL} / config.yaml)")
+        old = OmegaConf.load(saved)
+        for key in ("suite", "seeds", "limit", "chains", "chain_length", "planner.name", "skills.source"):
+            if OmegaConf.select(old, key) != OmegaConf.select(cfg, key):
+                raise ConfigError(
+                    f"resume={cfg.resume}: that evaluation ran {key}={OmegaConf.select(old, key)}, "
+                    f"not {OmegaConf.select(cfg, key)}; continue it with the same settings"
+                )
+    else:
+        run_dir = make_run_dir(cfg.run_dir, "eval")
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
         task = bar.add_task("loading", total=None)
-        results = evaluate(
-            cfg, lambda text, done, total: bar.update(task, description=text, completed=done, total=total)
-        )
+        try:
+            results = evaluate(
+                cfg,
+                lambda text, done, total: bar.update(task, description=text, completed=done, total=total),
+                run_dir / JOURNAL,
+            )
+        except (KeyboardInterrupt, Terminated):
+            console.print(f"kept what was done in {run_dir / JOURNAL}: continue with `embodied eval resume={run_dir}`")
+            raise
     (run_dir / "eval.json").write_text(json.dumps(results, indent=2))
     plot(results, run_dir / "success_by_family.png")
     table = Table(title=f"{results['suite']} suite: {results['skills']} skills, {results['planner']} planner")

@@ -121,14 +121,37 @@ def sample_chain_step(session: Session, rng: np.random.Generator) -> tuple[str, 
     raise RuntimeError("no feasible chain step found")
 
 
-def evaluate(cfg: DictConfig, progress: Callable[[str, int, int], None] | None = None) -> dict:
-    """Run the suite over ``cfg.seeds`` and ``cfg.chains`` chains per seed; return the results."""
+JOURNAL = "journal.jsonl"
+"""Each finished instruction run and chain, one JSON line each, written as the evaluation goes."""
+
+
+def evaluate(
+    cfg: DictConfig, progress: Callable[[str, int, int], None] | None = None, journal: Path | None = None
+) -> dict:
+    """Run the suite over ``cfg.seeds`` and ``cfg.chains`` chains per seed; return the results.
+
+    With ``journal``, every finished run and chain is appended to it at once, and whatever it
+    already holds is kept and not run again: a killed evaluation continues where it stopped
+    (each chain draws from its own generator, seeded by (seed, chain), so skipping finished
+    chains changes none of the others).
+    """
     entries = load_eval_suite(str(cfg.suite))
     if cfg.limit is not None:
         entries = entries[: int(cfg.limit)]  # 0: chains only
     seeds = list(cfg.seeds)
     if not seeds or any(not isinstance(s, int) or s < 0 for s in seeds):
         raise ConfigError(f"seeds must be a non-empty list of non-negative integers, got {seeds}")
+    done_rows: dict[tuple[int, int], dict] = {}
+    done_chains: dict[tuple[int, int], dict] = {}
+    if journal is not None and journal.exists():
+        for line in journal.read_text().splitlines():
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            if item.pop("kind") == "row":
+                done_rows[(item["seed"], item["index"])] = item
+            else:
+                done_chains[(item["seed"], item["chain"])] = item
     planner = make_planner(cfg.planner)
     library = library_from_config(cfg.skills)
     sessions: dict[tuple, Session] = {}
@@ -142,12 +165,22 @@ def evaluate(cfg: DictConfig, progress: Callable[[str, int, int], None] | None =
         s.reset(seed)
         return s
 
+    def record(kind: str, item: dict) -> None:
+        if journal is not None:
+            with journal.open("a") as f:
+                f.write(json.dumps({"kind": kind, **item}) + "\n")
+
     rows = []
+    chains = []
     total = len(seeds) * (len(entries) + int(cfg.chains))
     done = 0
     try:
         for seed in seeds:
-            for entry in entries:
+            for index, entry in enumerate(entries):
+                if (seed, index) in done_rows:
+                    rows.append(done_rows[(seed, index)])
+                    done += 1
+                    continue
                 session = session_for(entry.get("hide", []), seed)
                 goals = [predicate(p) for p in entry["goal"]]
                 start = time.perf_counter()
@@ -158,6 +191,7 @@ def evaluate(cfg: DictConfig, progress: Callable[[str, int, int], None] | None =
                 rows.append(
                     {
                         "seed": seed,
+                        "index": index,
                         "instruction": entry["instruction"],
                         "family": entry.get("family", "other"),
                         "three_cube_tower": _is_three_tower(entry["goal"]),
@@ -168,14 +202,18 @@ def evaluate(cfg: DictConfig, progress: Callable[[str, int, int], None] | None =
                         "reason": outcome.report["reason"],
                     }
                 )
+                record("row", rows[-1])
                 done += 1
                 if progress:
                     progress(f"seed {seed}: {entry['instruction'][:50]}", done, total)
-        chains = []
         for seed in seeds:
-            session = session_for([], seed)
-            rng = np.random.default_rng(10_000 + seed)
             for c in range(int(cfg.chains)):
+                if (seed, c) in done_chains:
+                    chains.append(done_chains[(seed, c)])
+                    done += 1
+                    continue
+                session = session_for([], seed)
+                rng = np.random.default_rng([10_000 + seed, c])
                 session.reset(seed * 1000 + c)
                 completed, steps = 0, []
                 for _ in range(int(cfg.chain_length)):
@@ -187,6 +225,7 @@ def evaluate(cfg: DictConfig, progress: Callable[[str, int, int], None] | None =
                         break
                     completed += 1
                 chains.append({"seed": seed, "chain": c, "completed": completed, "steps": steps})
+                record("chain", chains[-1])
                 done += 1
                 if progress:
                     progress(f"seed {seed}: chain {c + 1}", done, total)

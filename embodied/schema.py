@@ -142,6 +142,7 @@ class Eval(Run):
     limit: StrictInt | None = Field(None, ge=0, description="only the first N instructions (0: chains only)")
     chains: StrictInt = Field(ge=0, le=10_000, description="CALVIN-style chains per seed")
     chain_length: StrictInt = Field(ge=1, le=50, description="instructions per chain")
+    resume: str | None = Field(None, description="an eval run folder to continue")
 
     @field_validator("seeds")
     @classmethod

@@ -136,3 +136,33 @@ def test_bad_suite_is_refused(tmp_path):
         load_eval_suite(str(bad))
     with pytest.raises(ConfigError, match="not found"):
         load_eval_suite("no_such_suite")
+
+
+def test_eval_writes_as_it_goes_and_continues_a_killed_evaluation(tmp_path):
+    """Every finished run and chain is journalled at once; resuming runs only what is missing."""
+    from embodied.cli import main
+
+    suite = tmp_path / "suite.jsonl"
+    entries = [
+        {"instruction": "push the green cube to the left", "goal": [{"object": "green_cube", "region": "left"}]},
+        {"instruction": "push the red cube to the right", "goal": [{"object": "red_cube", "region": "right"}]},
+    ]
+    suite.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    args = [f"suite={suite}", "seeds=[0]", "chains=2", "chain_length=1", "skills=scripted"]
+    run = tmp_path / "eval"
+    assert main(["eval", *args, f"run_dir={run}"]) == 0
+    journal = (run / "journal.jsonl").read_text().splitlines()
+    assert len(journal) == 4  # two runs, two chains
+    first = json.loads((run / "eval.json").read_text())
+    # As if killed after the first run: keep one line, mark it so a re-run would be visible.
+    kept = json.loads(journal[0])
+    kept["reason"] = "from the journal"
+    (run / "journal.jsonl").write_text(json.dumps(kept) + "\n")
+    (run / "eval.json").unlink()
+    assert main(["eval", *args, f"resume={run}"]) == 0
+    lines = [json.loads(line) for line in (run / "journal.jsonl").read_text().splitlines()]
+    assert len(lines) == 4 and lines[0]["reason"] == "from the journal"  # kept, not run again
+    again = json.loads((run / "eval.json").read_text())
+    assert again["runs"] == first["runs"] and again["chains"] == first["chains"]
+    assert again["chain_success_at"] == first["chain_success_at"]  # chains are per-(seed, chain) deterministic
+    assert main(["eval", *args, "chains=3", f"resume={run}"]) == 2  # other settings: refused
