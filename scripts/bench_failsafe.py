@@ -253,9 +253,8 @@ def trial(case: str, domain: int, tmp: Path) -> dict:
                     out["estop_after_first_state_beyond_tolerance_ms"] = round(1000 * (at - beyond), 1)
             out["exit_code"] = rc
             out["halted"] = summary["halted"]["kind"] if summary.get("halted") else None
-            out["ok"] = (
-                out["halted"] == "unexpected_motion" and out.get("estop_after_first_state_beyond_tolerance_ms", 1e9) <= 100
-            )
+            latency = out.get("estop_after_first_state_beyond_tolerance_ms", 1e9)
+            out["ok"] = out["halted"] == "unexpected_motion" and latency <= 100
         elif case == "estop":
             subprocess.run(
                 [sys.executable, "-m", "embodied.cli", "estop", f"domain={domain}"],
