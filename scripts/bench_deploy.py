@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -26,11 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from robots.ros2.discovery import loopback_environment  # noqa: E402
+from robots.ros2.discovery import keep_on_loopback  # noqa: E402
 
-# Every DDS participant of this benchmark, here and in the processes it starts, stays on loopback.
-os.environ.pop("ROS_STATIC_PEERS", None)
-os.environ.update(loopback_environment())
+keep_on_loopback()  # every DDS participant of this benchmark, and of the processes it starts
 
 
 def main() -> None:

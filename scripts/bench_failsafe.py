@@ -42,10 +42,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from robots.ros2.discovery import loopback_environment  # noqa: E402
+from robots.ros2.discovery import keep_on_loopback  # noqa: E402
 
-os.environ.pop("ROS_STATIC_PEERS", None)
-os.environ.update(loopback_environment())
+keep_on_loopback()  # every DDS participant of this benchmark, and of the processes it starts
 
 FOREIGN = """
 import json, sys, time

@@ -264,6 +264,14 @@ def loopback_environment(env: Mapping[str, str] | None = None) -> dict[str, str]
     return out
 
 
+def keep_on_loopback() -> None:
+    """Put :func:`loopback_environment` into this process's environment (before any participant):
+    every DDS participant here and in every process started from here stays on loopback.
+    For the test suite and the benchmarks."""
+    os.environ.pop("ROS_STATIC_PEERS", None)
+    os.environ.update(loopback_environment())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m robots.ros2.discovery [RANGE]``: print the Cyclone XML (for CYCLONEDDS_URI)."""
     args = list(sys.argv[1:] if argv is None else argv)
