@@ -476,10 +476,9 @@ def cmd_fake_arm(args: argparse.Namespace) -> int:
     try:
         arm = FakeArm(
             cfg.robot.description,
-            None,
-            cfg.rate,
-            float(cfg.command_timeout),
-            discovery,
+            rate=cfg.rate,
+            command_timeout=float(cfg.command_timeout),
+            discovery=discovery,
             max_writers=int(cfg.max_writers),
             estop_topic=str(cfg.dds.estop_topic),
         )

@@ -100,6 +100,7 @@ class Controller:
         self._caption = ""
         self._steps = 0
         self._memory: dict[str, Any] = {}
+        self._current: tuple[SubGoal, float, int, bool] | None = None  # sub-goal in progress, for a halt record
 
     # -- perception ----------------------------------------------------------------------
     def forget(self) -> None:
@@ -256,7 +257,7 @@ class Controller:
         """
         self.library.prepare(sorted({g.skill for g in plan.subgoals}))  # fail before any motion
         result = Execution(success=False)
-        self._current: tuple[SubGoal, float, int, bool] | None = None
+        self._current = None
         try:
             self._run(plan, result)
         except MotionHalted as exc:
