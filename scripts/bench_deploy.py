@@ -3,7 +3,7 @@
     python scripts/bench_deploy.py --instructions 10 --seeds 0 1     # ~6 min on 2 cores
 
 For each instruction of the shipped suite (every k-th line, so all families appear) and
-seed: (a) `embodied run` in simulation; (b) `embodied deploy robot=ros2 confirm=true
+seed: (a) `embodied run` in simulation; (b) `embodied deploy target=ros2 confirm=true
 dry_run=false` against `embodied fake-arm` in its own process: every arm motion goes through
 the safety layer, Ros2Arm, DDS and the stand-in's trajectory controller, and the twin
 follows the joint states the stand-in reports. Success is the controller's camera check (in
@@ -40,12 +40,12 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("embodied.safety").setLevel(logging.ERROR)
 
-    from embodied.config import load_config
-    from embodied.deploy import deploy
-    from embodied.evaluation import load_eval_suite
-    from embodied.planners import make_planner
-    from embodied.run import Session
-    from embodied.skill_library import library_from_config
+    from embodied.common.config_loader import load_config
+    from embodied.execution.session import Session
+    from embodied.execution.skill_executors import library_from_config
+    from embodied.jobs.deploy import deploy
+    from embodied.jobs.eval import load_eval_suite
+    from embodied.planning.planner import make_planner
 
     suite = load_eval_suite("tabletop")
     step = max(1, len(suite) // args.instructions)

@@ -3,7 +3,7 @@
     python scripts/bench_failsafe.py --trials 20          # ~25 min on 2 cores
     python scripts/bench_failsafe.py --only sigint estop --trials 5
 
-Every trial starts `embodied fake-arm` and `embodied deploy robot=ros2 confirm=true
+Every trial starts `embodied fake-arm` and `embodied deploy target=ros2 confirm=true
 dry_run=false "put the red cube on the blue cube"` as real processes over loopback DDS (one
 domain per trial), waits until the first sub-goal is moving, and then:
 
@@ -90,7 +90,7 @@ def start_stand_in(domain: int, stats: Path, *extra: str) -> subprocess.Popen:
 
 def start_deploy(domain: int, run_dir: Path, *extra: str) -> tuple[subprocess.Popen, threading.Event]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "embodied.cli", "deploy", "robot=ros2", "put the red cube on the blue cube"]
+        [sys.executable, "-m", "embodied.cli", "deploy", "target=ros2", "put the red cube on the blue cube"]
         + ["seed=0", f"domain={domain}", "video=false", "confirm=true", "dry_run=false", "connect_timeout=60"]
         + [f"run_dir={run_dir}", *extra],
         stdout=subprocess.DEVNULL,

@@ -28,10 +28,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # tiny_models: random tiny VLMs built from configs
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from embodied.perception import Scene  # noqa: E402
-from embodied.planners.suite import load_suite, run_suite  # noqa: E402
+from embodied.perception.scene import Scene  # noqa: E402
+from embodied.planning.suites import load_suite, run_suite  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -42,7 +43,7 @@ def bench_grounded(suite: list[dict], repeats: int) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from embodied.planners.grounded import GroundedPlanner
+    from embodied.planning.grounded_planner import GroundedPlanner
 
     start = time.perf_counter()
     planner = GroundedPlanner()
@@ -71,7 +72,7 @@ def bench_lm(model: str, kind: str, instructions: list[str], max_new_tokens: int
     import torch
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    from embodied.planners.lm import LanguageModelPlanner
+    from embodied.planning.language_model_planner import LanguageModelPlanner
 
     scene = Scene.from_names(["red_cube", "green_cube", "blue_cube", "yellow_cube"])
     image = np.full((224, 224, 3), 200, dtype=np.uint8)
@@ -126,7 +127,7 @@ def main() -> None:
     if args.vlm:
         results["vlm"] = bench_lm(args.vlm, "vlm", instructions, args.max_new_tokens)
     else:
-        from embodied.planners.tiny import build_tiny_vlm
+        from tiny_models import build_tiny_vlm
 
         with tempfile.TemporaryDirectory() as tmp:
             # A wider random model than the tests use, so the forward pass is not negligible

@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--out", default="runs/bench/train_resume.json")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from embodied.skills import load_policy
+    from embodied.learning.checkpoints import load_policy
 
     rng = np.random.default_rng(args.seed)
     rows = []

@@ -24,8 +24,8 @@ import platform
 import time
 from pathlib import Path
 
-from embodied.config import load_config
-from embodied.train import hardware, train
+from embodied.common.config_loader import load_config
+from embodied.learning.training import hardware, train
 
 ENVS = {"push": "panda_push", "pick_place": "panda_pick_place", "reach": "panda_reach"}
 RECIPES = {"ours": ["algo=sac"], "zoo": ["algo=tqc_zoo", "n_envs=1"]}

@@ -15,8 +15,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from embodied.skills import SKILLS_DIR
-from embodied.train import write_card
+from embodied.learning.catalogue import SKILLS_DIR
+from embodied.learning.training import write_card
 
 RUNS = Path("runs/shipped")
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from embodied.cli import main
-from embodied.planners import MAX_INSTRUCTION_CHARS, screen_instruction
+from embodied.planning.planner import MAX_INSTRUCTION_CHARS, screen_instruction
 
 STACK = "put the red cube on the blue cube"
 
@@ -44,7 +44,9 @@ CASES = [
     (["fake-arm", "stats="], "stats must be a file path"),
     (["fake-arm", "max_writers=0"], "max_writers must be a positive integer"),
     (["fake-arm", "command_timeout=0"], "command_timeout must be a positive number"),
-    (["deploy", STACK, "robot=moon", "confirm=true"], "robot must be one of ros2, sim"),
+    (["deploy", STACK, "target=moon", "confirm=true"], "target must be one of ros2, sim"),
+    (["deploy", STACK, "robot=moon", "confirm=true"], "robot=moon: no such choice; choose one of panda, ur5e, xarm6"),
+    (["run", STACK, "planner=gpt9"], "planner=gpt9: no such choice; choose one of grounded, llm, vlm"),
     (["deploy", STACK, "connect_timeout=-1"], "connect_timeout must be a positive number"),
     (["deploy", STACK, "safety.velocity_scale=1.0"], "looser than a real robot allows"),
     (["deploy", STACK, "safety.path_tolerance=0"], "path_tolerance must be > 0"),

@@ -57,7 +57,7 @@ def test_bad_input_exits_2_with_one_line(args, message, capsys):
 
 
 def test_vlm_planner_end_to_end_on_a_tiny_model(tmp_path, capsys):
-    from embodied.planners.tiny import build_tiny_vlm
+    from tiny_models import build_tiny_vlm
 
     path = build_tiny_vlm(tmp_path / "vlm")
     code = main(["plan", "put the red cube on the blue cube", "planner=vlm", f"planner.model={path}"])

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embodied.config import load_config
-from embodied.controller import Controller, ControllerConfig
-from embodied.plan import Plan
-from embodied.skill_library import SkillLibrary, SkillRun, library_from_config
-from embodied.skills import SkillError
-from embodied.targets import Geometry, TargetError, goal_position, holds
+from embodied.common.config_loader import load_config
+from embodied.execution.goal_geometry import Geometry, TargetError, goal_position, holds
+from embodied.execution.hierarchical_controller import Controller, ControllerConfig
+from embodied.execution.skill_executors import SkillLibrary, SkillRun, library_from_config
+from embodied.learning.catalogue import SkillError
+from embodied.planning.subgoals import Plan
 
 G = Geometry()
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from embodied.cli import _deploy_args, main
-from embodied.config import ConfigError
+from embodied.cli import main
+from embodied.common.config_loader import ConfigError
+from embodied.jobs.arguments import deploy_overrides, instruction_and_overrides
 
 
 def _domain(offset: int) -> int:
@@ -39,7 +40,7 @@ def _deploy(tmp_path: Path, domain: int, answer: str, *extra: str) -> tuple[subp
             "-m",
             "embodied.cli",
             "deploy",
-            "robot=ros2",
+            "target=ros2",
             "put the red cube on the blue cube",
             "seed=0",
             f"domain={domain}",
@@ -80,7 +81,7 @@ def test_deploy_without_confirmation_does_not_move(stand_in, tmp_path):
 
 def test_deploy_without_a_driver_fails_clearly(tmp_path, capsys):
     code = main(
-        ["deploy", "robot=ros2", "put the red cube on the blue cube", "domain=232", "connect_timeout=0.5"]
+        ["deploy", "target=ros2", "put the red cube on the blue cube", "domain=232", "connect_timeout=0.5"]
         + [f"run_dir={tmp_path}", "video=false"]
     )
     assert code == 2
@@ -96,9 +97,13 @@ def test_deploy_refuses_loose_safety_settings_on_hardware(tmp_path, capsys):
 
 
 def test_deploy_arguments():
-    assert _deploy_args(["robot=ros2", "stack it", "arm=ur5e", "seed=2"]) == (
-        "stack it",
-        ["target=ros2", "robot=ur5e", "seed=2"],
-    )
+    instruction, overrides = instruction_and_overrides(["target=ros2", "stack it", "robot=ur5e", "domain=4"])
+    assert instruction == "stack it"
+    assert deploy_overrides(overrides) == ["target=ros2", "robot=ur5e", "dds.domain=4"]
     with pytest.raises(ConfigError, match="one instruction"):
-        _deploy_args(["a b", "c d"])
+        instruction_and_overrides(["a b", "c d"])
+    # The names of the previous release say what to write instead, rather than meaning something else.
+    with pytest.raises(ConfigError, match="say target=ros2"):
+        deploy_overrides(["robot=ros2"])
+    with pytest.raises(ConfigError, match="robot=ur5e"):
+        deploy_overrides(["arm=ur5e"])

@@ -68,7 +68,7 @@ class Deploy:
     def __init__(self, tmp: Path, domain: int, *extra: str) -> None:
         self.run_dir = tmp / "deploy"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "embodied.cli", "deploy", "robot=ros2", "put the red cube on the blue cube"]
+            [sys.executable, "-m", "embodied.cli", "deploy", "target=ros2", "put the red cube on the blue cube"]
             + ["seed=0", f"domain={domain}", "video=false", "confirm=true", "dry_run=false", "connect_timeout=30"]
             + [f"run_dir={self.run_dir}", *extra],
             stdout=subprocess.PIPE,

@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from tiny_models import build_tiny_llm, build_tiny_vlm
 
-from embodied.perception import Scene
-from embodied.plan import PlanError
-from embodied.planners.lm import LanguageModelPlanner, plan_schema
-from embodied.planners.tiny import build_tiny_llm, build_tiny_vlm
+from embodied.perception.scene import Scene
+from embodied.planning.language_model_planner import LanguageModelPlanner, plan_schema
+from embodied.planning.subgoals import PlanError
 
 SCENE = Scene.from_names(["red_cube", "green_cube", "blue_cube"])
 IMAGE = np.zeros((64, 64, 3), dtype=np.uint8)

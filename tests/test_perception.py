@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embodied.perception import colour_name, perceive_world
+from embodied.perception.scene import colour_name, perceive_world
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
@@ -61,7 +61,7 @@ def test_colour_names(rgb, name):
 
 
 def test_perception_needs_segmentation(world):
-    from embodied.perception import perceive
+    from embodied.perception.scene import perceive
 
     frame = world.camera.render(segmentation=False)
     with pytest.raises(ValueError, match="segmentation"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embodied.motion import MotionConfig, grasp, hold_gripper, move_to, pick_and_place
+from embodied.execution.scripted_motions import MotionConfig, grasp, hold_gripper, move_to, pick_and_place
 from robots.robot import RobotAction
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from embodied.perception import Scene
-from embodied.plan import CATALOGUE, Plan, PlanError, SubGoal, Target, validate_plan
+from embodied.perception.scene import Scene
+from embodied.planning.subgoals import CATALOGUE, Plan, PlanError, SubGoal, Target, validate_plan
 
 SCENE = Scene.from_names(["red_cube", "green_cube", "blue_cube"])
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from embodied.perception import Scene
-from embodied.planners.grounded import GroundedPlanner
-from embodied.planners.suite import load_suite, run_suite
+from embodied.perception.scene import Scene
+from embodied.planning.grounded_planner import GroundedPlanner
+from embodied.planning.suites import load_suite, run_suite
 
 SUITE = Path(__file__).parent / "data" / "planner_dev.jsonl"
 ALL = Scene.from_names(["red_cube", "green_cube", "blue_cube", "yellow_cube"])
@@ -47,7 +47,7 @@ def plan_of(planner, text, scene=ALL):
 
 def test_unknown_verbs_are_grounded_by_the_encoder(planner):
     # None of these verbs is in the lexicon: the encoder maps them to a skill or refuses them.
-    from embodied import lexicon
+    from embodied.planning import lexicon
 
     assert "rearrange" not in lexicon.PLACE_VERBS and "lick" not in lexicon.UNSUPPORTED_VERBS
     assert plan_of(planner, "rearrange the red cube on top of the blue cube") == [
@@ -103,7 +103,7 @@ def test_same_instruction_same_plan(planner):
 def test_suite_loader_reports_bad_lines(tmp_path):
     bad = tmp_path / "s.jsonl"
     bad.write_text('{"instruction": "x"}\n')
-    from embodied.plan import PlanError
+    from embodied.planning.subgoals import PlanError
 
     with pytest.raises(PlanError, match="exactly one of 'plan' or 'refuse'"):
         load_suite(bad)

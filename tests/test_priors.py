@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import sims  # noqa: F401
-from embodied.priors import ObsLayout, PriorConfig, prior_action
+from embodied.learning.priors import ObsLayout, PriorConfig, prior_action
 
 
 def run_prior(env_id: str, kind: str, episodes: int, task: dict | None = None) -> float:
@@ -64,8 +64,8 @@ def test_prior_rejects_unknown_kind_and_wrong_action_size():
 def test_untrained_residual_policy_acts_exactly_like_the_prior_and_stays_in_bounds():
     from stable_baselines3 import HerReplayBuffer
 
-    from embodied.algos import ResidualSAC
-    from embodied.policies import SACResidualPolicy
+    from embodied.learning.algorithms import ResidualSAC
+    from embodied.learning.policies import SACResidualPolicy
 
     env = gym.make("embodied/PickPlace-v0")
     model = ResidualSAC(

@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 
 from embodied.cli import main
-from embodied.config import ConfigError, load_config
-from embodied.evaluation import evaluate, load_eval_suite, plot, predicate
-from embodied.targets import Geometry, holds
+from embodied.common.config_loader import load_config
+from embodied.execution.goal_geometry import Geometry, holds
+from embodied.jobs.eval import evaluate, plot
+from embodied.planning.subgoals import PlanError
+from embodied.planning.suites import load_eval_suite, predicate
 
 FAST = ["skills=scripted", "video_camera.width=160", "video_camera.height=120"]
 CONTRACT = {"instruction", "seed", "plan", "steps", "success", "error", "objects", "table"}
@@ -52,7 +54,7 @@ def test_refused_instruction_moves_nothing_and_exits_2(tmp_path, capsys):
     assert code == 2
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["steps"] == [] and report["success"] is False and "purple" in report["error"]
-    from embodied.planning import build_world
+    from embodied.execution.world_builder import build_world
 
     world = build_world(load_config("run", ["seed=4"]))
     try:
@@ -132,10 +134,12 @@ def test_shipped_suite_has_at_least_100_instructions_with_predicates():
 def test_bad_suite_is_refused(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"instruction": "x", "goal": [{"object": "red_cube"}]}\n')
-    with pytest.raises(ConfigError, match="bad suite entry"):
+    with pytest.raises(PlanError, match="bad suite entry"):
         load_eval_suite(str(bad))
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(PlanError, match="not found"):
         load_eval_suite("no_such_suite")
+    # Through the command: one line, exit 2, nothing run.
+    assert main(["eval", f"suite={bad}", f"run_dir={tmp_path / 'run'}"]) == 2
 
 
 def test_eval_writes_as_it_goes_and_continues_a_killed_evaluation(tmp_path):

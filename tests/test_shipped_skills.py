@@ -6,7 +6,10 @@ import json
 
 import pytest
 
-from embodied.skills import SKILLS_DIR, evaluate, load_policy, make_env, skill_config
+from embodied.learning.catalogue import SKILLS_DIR, skill_config
+from embodied.learning.checkpoints import load_policy
+from embodied.learning.envs import make_env
+from embodied.learning.evaluation import evaluate
 
 
 @pytest.mark.parametrize("skill", ["reach", "push", "pick_place"])

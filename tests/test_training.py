@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from embodied.cli import main
-from embodied.config import load_config
-from embodied.skills import SkillError, load_policy
+from embodied.common.config_loader import load_config
+from embodied.learning.catalogue import SkillError
+from embodied.learning.checkpoints import load_policy
 
 TINY = [
     "total_steps=300",
@@ -98,9 +99,8 @@ def test_eval_skill_prints_summary_and_json_last_line(push_run, capsys):
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 def test_export_matches_torch_within_1e5(push_run, tmp_path, fmt):
-    from embodied.export import export_policy, run_exported, torch_actions
-    from embodied.skill_eval import collect_observations
-    from embodied.skills import skill_config
+    from embodied.learning.catalogue import skill_config
+    from embodied.learning.export import collect_observations, export_policy, run_exported, torch_actions
 
     model = load_policy("push", push_run / "last.zip")
     batch = collect_observations(skill_config("push"), model, 2, 11)
@@ -203,7 +203,8 @@ def test_benchmark_recipes_train_on_panda_gym(tmp_path):
 def test_panda_gym_episodes_follow_the_seed():
     """panda-gym re-seeds from OS entropy on every unseeded reset; our wrapper makes it follow the seed."""
     pytest.importorskip("panda_gym")
-    from embodied.skills import make_env, skill_config
+    from embodied.learning.catalogue import skill_config
+    from embodied.learning.envs import make_env
 
     def goals(seed: int) -> np.ndarray:
         env = make_env(skill_config("panda_push"))

@@ -1,0 +1,1 @@
+"""Pieces every job shares: composing and validating configs, run folders, media, progress."""

@@ -1,0 +1,135 @@
+"""Where a sub-goal sends its object, and whether a sub-goal holds, from object positions.
+
+Both work on plain ``name -> (3,) position`` maps, so the controller applies them to what
+perception sees and the evaluator applies the same rules to the simulator's final state.
+World frame, metres; left is +y, far is +x.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from embodied.planning.subgoals import SubGoal
+from sims.scene import region_bounds
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The table and object size the rules need.
+
+    Attributes:
+        table_center: (3,) centre of the table top, m.
+        table_size: (2,) extent in x and y, m.
+        object_size: cube edge, m.
+        side_gap: centre-to-centre distance used for next to / left of / right of, m.
+        edge_margin: goals keep this far from the table edge, m.
+        min_move: region goals are at least this far from where the object is, when possible, m.
+    """
+
+    table_center: tuple[float, float, float] = (0.5, 0.0, 0.0)
+    table_size: tuple[float, float] = (0.5, 0.7)
+    object_size: float = 0.04
+    side_gap: float = 0.07
+    edge_margin: float = 0.03
+    min_move: float = 0.06
+
+    @property
+    def rest_z(self) -> float:
+        return float(self.table_center[2]) + self.object_size / 2
+
+
+class TargetError(ValueError):
+    """No place satisfies the sub-goal (e.g. no free room left of an object at the table edge)."""
+
+
+def _on_table(xy: np.ndarray, g: Geometry) -> bool:
+    lo = np.asarray(g.table_center[:2]) - np.asarray(g.table_size) / 2 + g.edge_margin
+    hi = np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2 - g.edge_margin
+    return bool(np.all(xy >= lo) and np.all(xy <= hi))
+
+
+def _clearance(xy: np.ndarray, positions: Mapping[str, np.ndarray], ignore: tuple[str, ...]) -> float:
+    d = [np.linalg.norm(xy - np.asarray(p)[:2]) for n, p in positions.items() if n not in ignore]
+    return float(min(d)) if d else np.inf
+
+
+def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometry) -> np.ndarray:
+    """(3,) position for the object's centre that makes ``goal`` hold, chosen clear of other objects.
+
+    Raises:
+        TargetError: when the object or the reference object is not in ``positions``, or no
+            free place exists.
+    """
+    obj = goal.object
+    if obj not in positions:
+        raise TargetError(f"{obj} is not visible (it may be under another object)")
+    here = np.asarray(positions[obj], dtype=np.float64)
+    rel, value = goal.target.relation, goal.target.value
+    clear = 1.5 * g.object_size
+    if rel == "region":
+        lo, hi = region_bounds(g.table_center, g.table_size, value)
+        lo = np.maximum(
+            lo + g.object_size, np.asarray(g.table_center[:2]) - np.asarray(g.table_size) / 2 + g.edge_margin
+        )
+        hi = np.minimum(
+            hi - g.object_size, np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2 - g.edge_margin
+        )
+        grid = [np.array([x, y]) for x in np.linspace(lo[0], hi[0], 7) for y in np.linspace(lo[1], hi[1], 7)]
+        # The free spot nearest the object (short moves are fast and overshoot little; the
+        # grid keeps a cube's width inside the region's border, so small errors still land in
+        # it); the object itself does not block.
+        free = [p for p in grid if _clearance(p, positions, (obj,)) >= clear]
+        # ... but not a nudge of a few cm: the skills were trained on longer moves, and a push
+        # that starts right at its goal tends to flick the cube away.
+        far_enough = [p for p in free if np.linalg.norm(p - here[:2]) >= g.min_move] or free
+        best = min(far_enough or grid, key=lambda p: (np.linalg.norm(p - here[:2]), -_clearance(p, positions, (obj,))))
+        return np.array([best[0], best[1], g.rest_z])
+    if value not in positions:
+        raise TargetError(f"{value} is not visible (it may be under another object)")
+    ref = np.asarray(positions[value], dtype=np.float64)
+    if rel == "on":
+        return ref + np.array([0.0, 0.0, g.object_size])
+    if rel == "next_to":
+        dirs = [np.array(d, dtype=np.float64) for d in ((0, 1), (0, -1), (-1, 0), (1, 0))]
+    else:
+        side = 1.0 if rel == "left_of" else -1.0
+        # Straight beside first, then slightly in front or behind (still clearly to that side).
+        dirs = [np.array((dx, side)) for dx in (0.0, -0.5, 0.5)]
+    candidates = []
+    for scale in (1.0, 1.3, 0.8, 1.6):
+        for d in dirs:
+            xy = ref[:2] + d * g.side_gap * scale
+            if _on_table(xy, g) and _clearance(xy, positions, (obj, value)) >= clear:
+                candidates.append((scale, float(np.linalg.norm(xy - here[:2])), xy))
+    if not candidates:
+        raise TargetError(f"no free room {rel.replace('_', ' ')} {value} on the table")
+    _, _, xy = candidates[0] if rel != "next_to" else min(candidates, key=lambda c: (c[0], c[1]))
+    return np.array([xy[0], xy[1], g.rest_z])
+
+
+def holds(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometry) -> bool:
+    """Whether ``goal`` is true of ``positions`` (False when an object involved is not there)."""
+    obj = goal.object
+    if obj not in positions:
+        return False
+    a = np.asarray(positions[obj], dtype=np.float64)
+    s = g.object_size
+    rel, value = goal.target.relation, goal.target.value
+    if rel == "region":
+        lo, hi = region_bounds(g.table_center, g.table_size, value)
+        return bool(np.all(a[:2] >= lo) and np.all(a[:2] <= hi))
+    if value not in positions:
+        return False
+    b = np.asarray(positions[value], dtype=np.float64)
+    d = a - b
+    planar = float(np.linalg.norm(d[:2]))
+    if rel == "on":
+        return planar < 0.6 * s and 0.7 * s < d[2] < 1.3 * s
+    same_level = abs(d[2]) < 0.5 * s
+    if rel == "next_to":
+        return same_level and planar < 2.9 * s
+    side = d[1] if rel == "left_of" else -d[1]
+    return same_level and side > 0.75 * s and abs(d[0]) < 2.5 * s and planar < 4.0 * s

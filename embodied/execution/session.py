@@ -1,0 +1,138 @@
+"""The main job: one instruction (or a session of them) planned, executed and reported.
+
+A :class:`Session` holds one persistent scene, the planner, the skill library and the
+controller. :meth:`Session.run` plans an instruction against what the camera sees, executes
+it, and writes ``report.json`` and a captioned video into a run folder. A refused
+instruction moves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+
+from embodied.common.config_loader import ConfigError, section
+from embodied.common.media import caption, write_video
+from embodied.execution.hierarchical_controller import Controller, ControllerConfig, Execution
+from embodied.execution.skill_executors import library_from_config
+from embodied.execution.world_builder import build_world
+from embodied.planning.planner import PlanResult, make_planner, plan_screened
+
+EventCallback = Callable[[str, dict], None]
+
+
+@dataclass
+class RunOutcome:
+    """What one instruction produced."""
+
+    report: dict
+    report_path: Path | None
+    plan: PlanResult
+    execution: Execution | None
+
+
+class Session:
+    """A persistent scene with planner, skills and controller, for one or many instructions.
+
+    Args:
+        cfg: the composed ``configs/run.yaml`` (or ``eval.yaml``).
+        on_event: progress callback, ``(kind, details)``; kinds: "plan", and the controller's.
+        planner: an already built planner to share (evaluation reuses one).
+        library: an already built skill library to share.
+    """
+
+    def __init__(self, cfg: DictConfig, on_event: EventCallback | None = None, planner=None, library=None) -> None:
+        try:
+            controller_cfg = ControllerConfig(**section(cfg, "controller"))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"bad controller config: {exc}") from exc
+        self.cfg = cfg
+        self.on_event = on_event or (lambda kind, info: None)
+        self.planner = planner or make_planner(cfg.planner)
+        self.library = library or library_from_config(cfg.skills)
+        self.world = build_world(cfg)
+        self.seed = int(cfg.seed)
+        self._frames: list[np.ndarray] = []
+        self._video_camera = None
+        if cfg.video:
+            from sims.camera import Camera
+            from sims.config import CameraConfig, from_mapping
+
+            self._video_camera = Camera(self.world.client, from_mapping(CameraConfig, section(cfg, "video_camera")))
+        self.controller = Controller(self.world, self.library, controller_cfg, self._on_frame, self.on_event)
+        self._frame_every = max(1, int(cfg.get("video_every", 1)))
+        self._tick = 0
+
+    def _on_frame(self, text: str) -> None:
+        self._tick += 1
+        if self._video_camera is not None and self._tick % self._frame_every == 0:
+            self._frames.append(caption(self._video_camera.render(segmentation=False).rgb, text))
+
+    def reset(self, seed: int) -> None:
+        """New cube placement (interactive ``reset``)."""
+        self.seed = seed
+        self.world.reset(np.random.default_rng(seed))
+        self.world.client.step(5)
+        self.controller.forget()
+
+    def close(self) -> None:
+        self.world.close()
+
+    def run(self, instruction: str, run_dir: Path | None, expect_plan: list | None = None) -> RunOutcome:
+        """Plan and execute ``instruction``; write report.json (+ video) into ``run_dir`` if given.
+
+        ``expect_plan`` (a plan's JSON): execute only if the new plan is exactly this one (a
+        deployment confirmed it after a dry run); otherwise report an error and move nothing.
+        """
+        start = time.perf_counter()
+        self._frames = []
+        frame = self.world.camera.render()
+        scene = self.controller.perceive()
+        result = plan_screened(self.planner, instruction, scene, frame.rgb)
+        self.on_event("plan", {"result": result})
+        execution = None
+        error = result.error
+        if result.ok and expect_plan is not None and result.to_json()["plan"] != expect_plan:
+            error = "the plan differs from the one confirmed after the dry run; nothing was executed"
+        if result.ok and error is None:
+            try:
+                execution = self.controller.execute(result.plan)
+            except ConfigError as exc:  # a skill with no policy: refused before any motion
+                error = str(exc)
+        report = {
+            "instruction": result.instruction,
+            "seed": self.seed,
+            "planner": getattr(self.planner, "name", "?"),
+            "skills": self.library.source,
+            "plan": result.to_json()["plan"],
+            "steps": [s.to_json() for s in execution.steps] if execution else [],
+            "replans": execution.replans if execution else 0,
+            "success": bool(execution and execution.success),
+            "error": error,
+            "reason": execution.reason if execution else error,
+            "halted": execution.halted.kind if execution and execution.halted else None,
+            "planning_seconds": round(result.seconds, 4),
+            "wall_seconds": None,
+            "perceived": [
+                o.describe()
+                for o in (execution.final_scene.objects if execution and execution.final_scene else scene.objects)
+            ],
+            **self.world.scene.describe(),
+            "video": None,
+        }
+        path = None
+        if run_dir is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            if self._frames:
+                report["video"] = write_video(run_dir / "run.mp4", self._frames).name
+            path = run_dir / "report.json"
+        report["wall_seconds"] = round(time.perf_counter() - start, 3)
+        if path is not None:
+            path.write_text(json.dumps(report, indent=2))
+        return RunOutcome(report, path, result, execution)

@@ -1,0 +1,247 @@
+"""The skill library: an executor for every catalogue skill, learned (shipped SB3 policies) or scripted.
+
+An executor turns (world, object, goal position) into control steps, closed loop, with the
+same observation and action conventions as the skill environments it was trained in
+(``sims.env.RobotTaskEnv``): the observation is the robot part followed by the object's
+state and the other cubes' positions; an action is an end-effector displacement in
+[-1, 1]^3 times ``max_ee_step`` plus, for pick_place, a gripper command.
+
+The low-level loop reads the object's pose from the simulator, as a real system reads it
+from a tracker; whether a sub-goal *holds* is judged separately, from the camera.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from embodied.common.config_loader import ConfigError
+from embodied.planning.subgoals import CATALOGUE
+
+SKILL_SOURCES = ("learned", "scripted")
+DISTRACTORS = 3
+"""Other-cube slots in the skill observation (the shipped skills were trained with 3)."""
+PARKED = np.array([2.0, 2.0, 0.02])
+"""Where a missing distractor is reported: far off the table, so it never matters."""
+
+StepCallback = Callable[[], None]
+
+
+class SkillUnavailable(ConfigError):
+    """A sub-goal's skill has no executor (no policy, unknown skill); raised before any motion."""
+
+
+@dataclass
+class SkillRun:
+    """What one execution of a skill did.
+
+    Attributes:
+        reached: the object ended within the stop tolerance of the goal.
+        steps: control steps taken (25 Hz).
+        distance: final object-to-goal distance, m.
+        error: why it stopped early (non-finite action), or None.
+    """
+
+    reached: bool
+    steps: int
+    distance: float
+    error: str | None = None
+
+
+class ActionSource(Protocol):
+    def __call__(self, observation: np.ndarray, achieved: np.ndarray, goal: np.ndarray) -> np.ndarray: ...
+
+
+def _prior_source(skill_cfg: Any, overrides: dict) -> ActionSource:
+    import torch
+
+    from embodied.learning.priors import ObsLayout, PriorConfig, prior_action
+
+    layout = ObsLayout(**dict(skill_cfg.layout))
+    prior = PriorConfig(**{**dict(skill_cfg.prior), **overrides})
+    dim = 4 if skill_cfg.name == "pick_place" else 3
+
+    def act(observation: np.ndarray, achieved: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        obs = torch.as_tensor(observation, dtype=torch.float32)[None]
+        g = torch.as_tensor(goal, dtype=torch.float32)[None]
+        return prior_action(obs, g, layout, prior, dim)[0].numpy()
+
+    return act
+
+
+def _policy_source(skill: str, checkpoint: str | None, overrides: dict) -> ActionSource:
+    from dataclasses import replace
+
+    from embodied.learning.checkpoints import load_policy
+
+    model = load_policy(skill, checkpoint)
+    model.get_env().close()  # the env was only needed to check spaces and load HER
+    actor = model.policy.actor
+    if overrides and hasattr(actor, "prior_config"):
+        try:
+            actor.prior_config = replace(actor.prior_config, **overrides)
+        except TypeError as exc:
+            raise SkillUnavailable(f"bad prior override for {skill}: {exc}") from exc
+
+    def act(observation: np.ndarray, achieved: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        obs = {
+            "observation": observation[None].astype(np.float32),
+            "achieved_goal": achieved[None].astype(np.float32),
+            "desired_goal": goal[None].astype(np.float32),
+        }
+        action, _ = model.predict(obs, deterministic=True)
+        return np.asarray(action[0], dtype=np.float64)
+
+    return act
+
+
+class SkillExecutor:
+    """Runs one catalogue skill closed loop on a :class:`sims.world.TabletopWorld`.
+
+    Args:
+        name: catalogue skill (``pick_place`` or ``push``).
+        source: ``learned`` (the SB3 policy) or ``scripted`` (the skill's motion prior alone).
+        checkpoint: SB3 zip to use instead of the shipped policy (learned only).
+        stop_tolerance: the run ends when the object is this close to the goal, m.
+        prior_overrides: changes to the motion prior's settings at execution time.
+        max_open_width: cap on the commanded gripper opening, m (None: the robot's maximum).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        checkpoint: str | None = None,
+        stop_tolerance: float = 0.01,
+        prior_overrides: dict | None = None,
+        max_open_width: float | None = None,
+    ) -> None:
+        from embodied.learning.catalogue import skill_config
+
+        if name not in CATALOGUE:
+            raise SkillUnavailable(f"no executor for skill {name!r}; the catalogue has {', '.join(CATALOGUE)}")
+        if source not in SKILL_SOURCES:
+            raise SkillUnavailable(f"skills must be one of {', '.join(SKILL_SOURCES)}, got {source!r}")
+        self.name, self.source, self.stop_tolerance = name, source, stop_tolerance
+        self.max_open_width = max_open_width
+        self.config = skill_config(name)
+        self.uses_gripper = name == "pick_place"
+        overrides = dict(prior_overrides or {})
+        if source == "learned":
+            self.act = _policy_source(name, checkpoint, overrides)
+        else:
+            try:
+                self.act = _prior_source(self.config, overrides)
+            except (TypeError, ValueError) as exc:
+                raise SkillUnavailable(f"bad prior override for {name}: {exc}") from exc
+
+    def observation(self, world: Any, obj: str) -> np.ndarray:
+        """The skill env's flat observation for ``obj`` in ``world`` (robot part + object + distractors)."""
+        r = world.robot.get_observation()
+        client = world.client
+        pos, quat = client.base_pose(obj)
+        lin, ang = client.base_velocity(obj)
+        others = [client.base_pose(n)[0] for n in world.scene.object_names if n != obj][:DISTRACTORS]
+        others += [PARKED] * (DISTRACTORS - len(others))
+        return np.concatenate([r.ee_position, r.ee_velocity, [r.gripper_width], pos, quat, lin, ang, *others])
+
+    def run(
+        self,
+        world: Any,
+        obj: str,
+        goal: np.ndarray,
+        max_steps: int,
+        on_step: StepCallback | None = None,
+        tolerance: float | None = None,
+    ) -> SkillRun:
+        """Drive ``obj`` toward ``goal`` ((3,), world frame, m) for at most ``max_steps`` control steps.
+
+        Stops when the object is within ``tolerance`` (default: the executor's) of the goal.
+        """
+        from robots.robot import RobotAction
+
+        tol = self.stop_tolerance if tolerance is None else tolerance
+
+        step = world.description.max_ee_step
+        max_width = world.description.gripper.max_width
+        goal = np.asarray(goal, dtype=np.float64)
+        achieved = world.client.base_pose(obj)[0]
+        distance = float(np.linalg.norm(achieved - goal))
+        for n in range(max_steps):
+            if distance < tol:
+                return SkillRun(True, n, distance)
+            action = np.asarray(self.act(self.observation(world, obj), achieved, goal), dtype=np.float64)
+            if action.shape != ((4,) if self.uses_gripper else (3,)) or not np.isfinite(action).all():
+                return SkillRun(False, n, distance, f"the {self.source} {self.name} skill gave a bad action {action}")
+            action = np.clip(action, -1.0, 1.0)
+            width = (action[3] + 1.0) / 2.0 * max_width if self.uses_gripper else 0.0
+            if self.max_open_width is not None:
+                # Open only as wide as needed: wide-open fingers catch neighbouring cubes.
+                width = min(width, self.max_open_width)
+            world.robot.send_action(RobotAction(ee_delta=action[:3] * step, gripper_width=width))
+            if on_step:
+                on_step()
+            achieved = world.client.base_pose(obj)[0]
+            distance = float(np.linalg.norm(achieved - goal))
+        return SkillRun(distance < tol, max_steps, distance)
+
+
+class SkillLibrary:
+    """Executors by skill name, built once (loading a policy takes a moment).
+
+    Args:
+        source: ``learned`` (default: the shipped SB3 policies) or ``scripted``.
+        checkpoints: optional ``skill -> SB3 zip`` overrides for learned skills.
+        stop_tolerance: per-skill stop tolerance, m.
+        prior_overrides: per-skill changes to the motion prior's settings at execution time
+            (both sources: a learned policy's residual is added to its prior).
+        max_open_width: cap on the gripper opening while executing, m.
+    """
+
+    def __init__(
+        self,
+        source: str = "learned",
+        checkpoints: dict[str, str] | None = None,
+        stop_tolerance: dict[str, float] | None = None,
+        prior_overrides: dict[str, dict] | None = None,
+        max_open_width: float | None = None,
+    ) -> None:
+        if source not in SKILL_SOURCES:
+            raise SkillUnavailable(f"skills must be one of {', '.join(SKILL_SOURCES)}, got {source!r}")
+        self.source = source
+        self.checkpoints = dict(checkpoints or {})
+        self.stop_tolerance = {"pick_place": 0.01, "push": 0.02, **(stop_tolerance or {})}
+        self.prior_overrides = {k: dict(v) for k, v in (prior_overrides or {}).items()}
+        self.max_open_width = max_open_width
+        self._executors: dict[str, SkillExecutor] = {}
+
+    def get(self, skill: str) -> SkillExecutor:
+        """The executor for ``skill``; raises :class:`SkillUnavailable` (or ``SkillError``) if none."""
+        if skill not in self._executors:
+            self._executors[skill] = SkillExecutor(
+                skill,
+                self.source,
+                self.checkpoints.get(skill),
+                self.stop_tolerance.get(skill, 0.01),
+                self.prior_overrides.get(skill),
+                self.max_open_width,
+            )
+        return self._executors[skill]
+
+    def prepare(self, skills: list[str]) -> None:
+        """Build every executor a plan needs, so a missing policy fails before any motion."""
+        for s in skills:
+            self.get(s)
+
+
+def library_from_config(skills_cfg: Any) -> SkillLibrary:
+    """A :class:`SkillLibrary` from a ``configs/skills/*`` entry."""
+    from omegaconf import OmegaConf
+
+    c = OmegaConf.to_container(skills_cfg, resolve=True) if not isinstance(skills_cfg, dict) else skills_cfg
+    return SkillLibrary(
+        c.get("source", "learned"), c.get("checkpoints"), None, c.get("prior_overrides"), c.get("max_open_width")
+    )

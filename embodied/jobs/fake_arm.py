@@ -1,0 +1,80 @@
+"""Start a stand-in for an arm's ROS 2 driver: a PyBullet arm that publishes /joint_states
+and executes /joint_trajectory_controller/joint_trajectory like ros2_control's joint
+trajectory controller (validation rules, command timeout). Runs until Ctrl-C, or duration=S;
+then prints its statistics as JSON. DDS stays on loopback unless dds.discovery_range /
+dds.interface say otherwise.
+
+Example: embodied fake-arm robot=panda domain=7
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import time
+from pathlib import Path
+
+CONFIG = "fake_arm"
+OPTIONS = ("robot", "rate", "command_timeout", "duration", "dds.domain", "dds.discovery_range", "stats")
+
+
+def main(args: argparse.Namespace) -> int:
+    """``embodied fake-arm``: exit 0 when stopped (Ctrl-C, SIGTERM or ``duration``)."""
+    from embodied.common.config_loader import ConfigError, dds_settings, load_config
+    from embodied.jobs.arguments import dds_shorthand
+    from embodied.jobs.terminal import console, print_config
+
+    overrides = dds_shorthand(list(args.tokens))
+    if args.cfg:
+        return print_config(CONFIG, overrides)
+    cfg = load_config(CONFIG, overrides)
+    discovery = dds_settings(cfg)
+
+    from sims.fake_arm import FakeArm
+
+    try:
+        arm = FakeArm(
+            cfg.robot.description,
+            rate=cfg.rate,
+            command_timeout=float(cfg.command_timeout),
+            discovery=discovery,
+            max_writers=int(cfg.max_writers),
+            estop_topic=str(cfg.dds.estop_topic),
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        raise ConfigError(str(exc)) from exc
+    spec = arm.description.ros2
+    console.print(
+        f"fake {arm.description.name}: publishing {spec.joint_states_topic} at "
+        f"{arm.rate:.0f} Hz, executing {spec.command_topic}; Ctrl-C to stop\n[dim]{discovery.describe()}[/dim]"
+    )
+
+    def stop(signum, frame):  # noqa: ANN001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        arm.run(cfg.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        st = arm.stats
+        summary = {
+            "published": st.published,
+            "accepted": st.accepted,
+            "rejected": dict(st.rejected),
+            "holds": st.holds,
+            "estops": st.estops,
+            "estop_delays": [round(d, 4) for d in st.estop_delays],
+            "max_writers_seen": st.max_writers_seen,
+            "command_times": [round(t, 4) for t in st.command_times],
+            "hold_delays": [round(d, 4) for d in st.hold_delays],
+            "max_publish_gap": round(st.max_publish_gap, 4),
+            "seconds": round(time.monotonic() - st.started, 3),
+        }
+        if cfg.stats:
+            Path(cfg.stats).write_text(json.dumps(summary))
+        arm.close()
+    print(json.dumps({k: v for k, v in summary.items() if k != "command_times"}))
+    return 0

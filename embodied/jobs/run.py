@@ -1,0 +1,92 @@
+"""The main job: plan INSTRUCTION from the camera, execute it with the skills, check every
+sub-goal from the camera (retry, replan), write report.json and run.mp4, print the report's
+path last. Exit 0 on success, 1 if execution failed, 2 if the instruction was refused.
+Without an instruction: an interactive prompt on one persistent scene (type help).
+
+Example: embodied run "put the red cube on the blue cube, then push the green cube to the left" seed=3
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+CONFIG = "run"
+POSITIONAL = ("INSTRUCTION", "what to do, in quotes (none: an interactive prompt)")
+OPTIONS = ("seed", "planner", "skills", "robot", "video", "video_every", "hide", "run_dir")
+
+
+def main(args: argparse.Namespace) -> int:
+    """``embodied run``: one instruction, or the interactive prompt."""
+    from embodied.common.config_loader import load_config
+    from embodied.common.run_folder import prepare_run_dir
+    from embodied.execution.interrupts import halt_on_signals
+    from embodied.execution.session import Session
+    from embodied.jobs.arguments import instruction_and_overrides
+    from embodied.jobs.terminal import EXIT_BAD_INPUT, print_config, run_events, summarise
+
+    instruction, overrides = instruction_and_overrides(args.tokens)
+    if args.cfg:
+        return print_config(CONFIG, overrides)
+    cfg = load_config(CONFIG, overrides)
+    run_dir = prepare_run_dir(cfg)
+    session = Session(cfg, run_events)
+    try:
+        if instruction is None:
+            return interactive(session, run_dir)
+        with halt_on_signals():  # Ctrl-C / SIGTERM: the report of what was done is still written
+            outcome = session.run(instruction, run_dir)
+        summarise(outcome.report)
+        print(outcome.report_path)
+        if outcome.report["error"]:
+            return EXIT_BAD_INPUT
+        halted = outcome.execution.halted if outcome.execution else None
+        if halted is not None:
+            return halted.exit_code
+        return 0 if outcome.report["success"] else 1
+    finally:
+        session.close()
+
+
+def interactive(session, run_dir: Path) -> int:  # noqa: ANN001 (embodied.execution.session.Session)
+    """A prompt on one persistent scene: instructions, ``scene``, ``reset [SEED]``, ``help``, ``quit``."""
+    from embodied.execution.interrupts import halt_on_signals
+    from embodied.jobs.terminal import console, summarise
+
+    console.print(
+        f"[bold]embodied[/bold]: one scene (seed {session.seed}); type an instruction, "
+        "'scene', 'reset [SEED]', 'help' or 'quit'."
+    )
+    n = 0
+    while True:
+        console.print("[bold cyan]>[/bold cyan] ", end="")
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        text = line.strip()
+        if text in ("quit", "exit", "q"):
+            return 0
+        if not text:
+            continue
+        if text == "help":
+            console.print("instructions such as 'put the red cube on the blue cube'; scene; reset [SEED]; quit")
+            continue
+        if text == "scene":
+            for o in session.controller.perceive().objects:
+                console.print(f"  {o.name}: ({o.position[0]:+.3f}, {o.position[1]:+.3f}, {o.position[2]:+.3f})")
+            continue
+        if text.split()[0] == "reset":
+            parts = text.split()
+            seed = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else session.seed + 1
+            session.reset(seed)
+            console.print(f"new scene, seed {seed}")
+            continue
+        n += 1
+        with halt_on_signals():
+            outcome = session.run(text, run_dir / f"{n:03d}")
+        summarise(outcome.report)
+        print(outcome.report_path, flush=True)
+        halted = outcome.execution.halted if outcome.execution else None
+        if halted is not None:
+            return halted.exit_code

@@ -1,0 +1,2 @@
+"""Learning skills: the skill catalogue, envs, priors, residual policies, algorithms,
+callbacks, training, evaluation, export and model cards."""

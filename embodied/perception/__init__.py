@@ -1,0 +1,1 @@
+"""What the cell looks like, from the camera: named objects with positions and sizes."""

@@ -1,0 +1,594 @@
+"""The default planner: a compositional reading of the instruction, grounded in the scene.
+
+The instruction is split into clauses at sequence words ("then", "after that", ";",
+"first ... finally", "before that"); phrases for relations and regions are normalised
+("on top of", "to the left of", "on the far side of the table"); each clause is read as
+verb + objects + relations. Object phrases are grounded in the *perceived* scene by colour
+(with a lexicon of colour words) and shape; verbs and nouns the lexicon does not know are
+grounded by a frozen sentence encoder (:class:`embodied.planning.sentence_encoder.SentenceEncoder`). When
+anything cannot be grounded or is ambiguous, the planner refuses with the reason instead
+of guessing. The result is validated like any other plan.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from embodied.perception.scene import Scene
+from embodied.planning import lexicon as lx
+from embodied.planning.planner import PlanResult
+from embodied.planning.sentence_encoder import DEFAULT_ENCODER, SentenceEncoder
+from embodied.planning.subgoals import Plan, PlanError, SubGoal, Target, validate_plan
+
+_REGION = r"(far|near|back|front|rear|left|right|center|centre|middle)"
+_SIDE = r"(?:side|edge|end|part|area|region|half|corner|portion|section|zone|third)"
+
+# (pattern, replacement) applied in order to the lower-cased clause; uppercase words are
+# relation tokens the clause reader understands.
+_REWRITES: list[tuple[str, str]] = [
+    (r"\b(?:don't|dont|do not|never|doesn't|shouldn't)\b", " NEGATION "),
+    (
+        r"\b\d+(?:\.\d+)? ?(?:cm|centimet(?:er|re)s?|mm|millimet(?:er|re)s?|m|met(?:er|re)s?|inch(?:es)?|in)\b",
+        " DISTANCE ",
+    ),
+    (r"\bso (?:that )?(?:it|they) (?:is|are|'s|sits|rests|ends up|lands)\b", " "),
+    (r"\bfrom (?:the )?top to (?:the )?bottom\b|\btop[- ]down\b", " TOP_DOWN "),
+    (r"\bfrom (?:the )?bottom to (?:the )?top\b|\bbottom[- ]up\b", " "),
+    (r"\bover (to|into|toward|towards)\b", r" \1 "),
+    (r"\b(?:on top of|on to|onto|upon|atop|over|above) (?:each other|one another)\b", " EACH_OTHER "),
+    (r"\b(?:on|of) (?:each other|one another)\b", " EACH_OTHER "),
+    (r"\b(?:to|on|at) the ([a-z ]+?) ?'s (left|right)(?:[- ]hand)?(?: side)?\b", r" \2_OF the \1 "),
+    (
+        r"\b(?:to|on|at|towards?) the (left|right)(?:[- ]hand)?(?: side)? of\b(?! the (?:table|workspace|desk))",
+        r" \1_OF ",
+    ),
+    (r"\b(left|right) of\b(?! the (?:table|workspace|desk))", r" \1_OF "),
+    (r"\b(?:next to|beside|besides|alongside|adjacent to|close to|near to|nearby|against)\b", " NEXT_TO "),
+    (r"\bby the side of\b|\bto the side of\b|\bat the side of\b", " NEXT_TO "),
+    (r"\b(?:near|close to|by) (?:the )?(?:robot|base|you|me)\b", " REGION_near "),
+    (r"\b(?:near|by)\b(?= (?:the |that |this )?(?:[a-z]+ )?(?:cube|block|box|brick|one|it)\b)", " NEXT_TO "),
+    (r"\bin front of\b", " UNSUPPORTED_in_front_of "),
+    (r"\b(behind|between|under|underneath|beneath|below|inside|around)\b", r" UNSUPPORTED_\1 "),
+    (r"\b(?:(?:back|down) )?(?:on|onto|to|upon) the (?:table|desk|surface)(?: top)?\b(?! (?:side|edge))", " TABLE "),
+    (r"\b(?:closer to|toward|towards|nearer to|near to) (?:you|the robot|yourself|the base|me)\b", " REGION_near "),
+    (r"\b(?:(?:further|farther) )?away from (?:you|the robot|yourself|the base|me)\b", " REGION_far "),
+    (r"\baway from\b", " UNSUPPORTED_away_from "),
+    (r"\b(?:on top of|on to|onto|upon|atop|over|above)\b", " ON "),
+    (r"\b(?:at|on|to) the (?:very )?top\b|\bon top\b|\bat top\b|\bas the top\b", " TOP "),
+    (r"\b(?:at|on|as) the (?:very )?(?:bottom|base)\b|\bat (?:the )?bottom\b|\bas (?:the )?base\b", " BOTTOM "),
+    (
+        rf"\b(?:(?:to|into|in|at|toward|towards|on|over to|over) )?the {_REGION}(?:most)?(?:[- ]hand)?"
+        rf"(?:[- ]{_REGION})?(?: {_SIDE})?(?: of the (?:table|workspace|desk|table top))?\b",
+        r" REGION_\1 ",
+    ),
+    (rf"\b(?:to|toward|towards|into) {_REGION}\b", r" REGION_\1 "),
+    (r"\b(left|right)wards?\b", r" REGION_\1 "),
+    (r"\b(left|right)\b(?=\s*(?:,|$|and\b))", r" REGION_\1 "),  # "slide the cube left"
+    (r"\bforwards?\b", " REGION_far "),
+    (r"\bbackwards?\b", " REGION_near "),
+    (r"\bon\b", " ON "),
+]
+_REWRITES_COMPILED = [(re.compile(p), r) for p, r in _REWRITES]
+_REGION_CANON = {"back": "far", "rear": "far", "front": "near", "centre": "center", "middle": "center"}
+
+_SEQUENCE = re.compile(
+    r"\s*(?:[;.!?]+|,?\s*\b(?:and\s+)?(?:then|after that|after this|afterwards|afterward|after which|"
+    r"subsequently|finally|lastly|followed by|once (?:that|this|it) is done|once done|when (?:that's|that is|"
+    r"you're|you are) done)\b,?|,?\s*\bnext\b(?! to),?|,?\s*\b(?:secondly|thirdly|second|third)\b,?)\s*"
+)
+_BEFORE = re.compile(r",?\s*\b(?:but )?(?:before (?:that|this|doing (?:that|this))|but first)\b,?\s*")
+_VERB_SPLIT_WORDS = lx.PLACE_VERBS | lx.GRASP_VERBS | lx.PUSH_VERBS | lx.TOWER_VERBS | frozenset(lx.UNSUPPORTED_VERBS)
+
+
+def _lemma(word: str) -> str:
+    """Base form of a verb the lexicon knows ("placing" -> "place", "pushes" -> "push"), else the word."""
+    if word in _VERB_SPLIT_WORDS:
+        return word
+    for cut, add in (("ing", ""), ("ing", "e"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", "")):
+        if word.endswith(cut):
+            stem = word[: -len(cut)] + add
+            for cand in (stem, stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else stem):
+                if cand in _VERB_SPLIT_WORDS:
+                    return cand
+    return word
+
+
+@dataclass
+class _Mention:
+    """An object phrase: colour(s), noun, and flags, before grounding."""
+
+    words: list[str] = field(default_factory=list)
+    colour: str | None = None
+    noun: str | None = None
+    other_thing: str | None = None
+    pronoun: str | None = None
+    all: bool = False
+    other: bool = False
+    unknown: str | None = None
+    slot: str | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.colour or self.noun or self.other_thing or self.pronoun or self.all or self.unknown)
+
+
+@dataclass
+class _Context:
+    """What the clauses so far established (for "it", "the other one", continuations)."""
+
+    scene: Scene
+    last: list[str] = field(default_factory=list)
+    mentioned: list[str] = field(default_factory=list)
+    verb: str | None = None
+    held: list[str] = field(default_factory=list)
+    tower: list[_Mention] | None = None
+    tower_reverse: bool = False
+
+
+class GroundedPlanner:
+    """Default planner: compositional parsing + frozen MiniLM grounding; offline, CPU, ~ms per instruction.
+
+    Args:
+        encoder: :data:`embodied.planning.sentence_encoder.DEFAULT_ENCODER`, a local folder or a hub id.
+        threshold: cosine similarity at which an unknown word takes its nearest prototype's class.
+        name: planner name reported in results.
+    """
+
+    def __init__(self, encoder: str = DEFAULT_ENCODER, threshold: float = 0.8, name: str = "grounded") -> None:
+        self.name = name
+        self.encoder = SentenceEncoder(encoder, threshold)
+
+    # -- public ------------------------------------------------------------------------
+    def plan(self, instruction: str, scene: Scene, image: np.ndarray | None = None) -> PlanResult:
+        """Plan ``instruction`` in ``scene`` (``image`` is unused: perception already read it)."""
+        start = time.perf_counter()
+        try:
+            plan = validate_plan(Plan(subgoals=self._read(instruction, scene)), scene)
+            result = PlanResult(instruction, plan, None)
+        except PlanError as exc:
+            result = PlanResult(instruction, None, str(exc))
+        result.seconds = time.perf_counter() - start
+        return result
+
+    # -- clauses -----------------------------------------------------------------------
+    def _read(self, instruction: str, scene: Scene) -> list[SubGoal]:
+        if not isinstance(instruction, str):
+            raise PlanError(f"the instruction must be text, got {type(instruction).__name__}")
+        text = " ".join(instruction.lower().replace("’", "'").replace("\u2019", "'").split())
+        text = re.sub(r"[\"`()\[\]{}]", " ", text).replace(":", ",").strip(" .")
+        if not text:
+            raise PlanError("the instruction is empty; say what to do, e.g. 'put the red cube on the blue cube'")
+        if not re.search(r"[a-z]", text):
+            raise PlanError(f"I could not read {instruction!r}: it has no words")
+        if not scene.objects:
+            raise PlanError("the camera sees no objects, so there is nothing to plan with")
+        first = re.findall(r"[a-z']+", text)[0]
+        if first in lx.QUESTION_WORDS:
+            raise PlanError(
+                f"{instruction!r} looks like a question; I follow commands such as 'put the red cube on the blue cube'"
+            )
+        clauses = self._clauses(text)
+        ctx = _Context(scene)
+        goals: list[SubGoal] = []
+        for clause in clauses:
+            goals.extend(self._clause(clause, ctx))
+        goals.extend(self._finish_tower(ctx))
+        if ctx.held:
+            raise PlanError(
+                f"I can pick up {self._names(ctx.held)} only to put it somewhere: say where "
+                "(e.g. 'pick up the red cube and put it on the blue cube')"
+            )
+        if not goals:
+            raise PlanError(f"I could not find anything to do in {instruction!r}")
+        return goals
+
+    def _clauses(self, text: str) -> list[str]:
+        """Split at sequence words; a clause after "before that" moves in front of its predecessor."""
+        parts: list[tuple[str, bool]] = []
+        for chunk_i, chunk in enumerate(_BEFORE.split(text)):
+            for j, piece in enumerate(_SEQUENCE.split(chunk)):
+                for k, sub in enumerate(self._split_on_verbs(piece)):
+                    if sub.strip(" ,"):
+                        parts.append((sub.strip(" ,"), chunk_i > 0 and j == 0 and k == 0))
+        ordered: list[str] = []
+        for clause, before in parts:
+            if before and ordered:
+                ordered.insert(len(ordered) - 1, clause)
+            else:
+                ordered.append(clause)
+        return ordered
+
+    @staticmethod
+    def _split_on_verbs(piece: str) -> list[str]:
+        """Split "pick up X and put it on Y" at an "and" or comma followed by a verb."""
+        words = piece.split()
+        out, current = [], []
+        for i, w in enumerate(words):
+            bare = w.strip(",")
+            nxt = words[i + 1].strip(",") if i + 1 < len(words) else ""
+            if bare == "and" and _lemma(nxt) in _VERB_SPLIT_WORDS and current:
+                out.append(" ".join(current))
+                current = []
+                continue
+            current.append(w)
+            if w.endswith(",") and _lemma(nxt) in _VERB_SPLIT_WORDS:
+                out.append(" ".join(current))
+                current = []
+        if current:
+            out.append(" ".join(current))
+        return out
+
+    # -- one clause --------------------------------------------------------------------
+    def _tokens(self, clause: str) -> list[str]:
+        text = f" {clause} "
+        for pattern, repl in _REWRITES_COMPILED:
+            text = f" {' '.join(pattern.sub(repl, text).split())} "
+        # Relation tokens are upper case ("REGION_LEFT", "LEFT_OF"); words stay lower case.
+        return [t.upper() if any(c.isupper() for c in t) else t for t in re.findall(r"[A-Z_a-z]+(?:'[a-z]+)?|,", text)]
+
+    def _clause(self, clause: str, ctx: _Context) -> list[SubGoal]:
+        toks = self._tokens(clause)
+        if "DISTANCE" in toks:
+            raise PlanError(
+                f"I cannot move things by a distance ({clause!r}); name a region of the table or another object"
+            )
+        if "NEGATION" in toks:
+            raise PlanError(f"I cannot follow negative instructions ({clause!r}); say what to do instead")
+        i = 0
+        while i < len(toks) and (toks[i] in lx.FILLERS or toks[i] in ("'d", "'s", "let", ",")):
+            i += 1
+        if i == len(toks):
+            return []
+        verb, i = self._verb(toks, i, clause)
+        if verb is None:
+            if ctx.tower is not None:
+                ctx.tower.extend(self._tower_mentions(toks[i:], ctx))
+                return []
+            verb = ctx.verb
+            if verb is None and (self._has_target(toks[i:]) or "ON" in toks[i:]):
+                verb = "place"  # "green on yellow, please": an elliptic "put"
+            if verb is None or verb == "grasp":
+                raise PlanError(f"I could not find an action in {clause!r}; start with a verb such as put or push")
+        else:
+            goals = self._finish_tower(ctx)
+            if goals:
+                # A new verb ends a tower that was being described.
+                return goals + self._clause(clause, ctx)
+        ctx.verb = verb
+        rest = toks[i:]
+        if verb == "tower" or (verb == "stack" and "ON" not in rest and not self._has_target(rest)):
+            ctx.tower = self._tower_mentions(rest, ctx)
+            return []
+        if "EACH_OTHER" in rest:
+            ctx.tower = self._tower_mentions([t for t in rest if t != "EACH_OTHER"], ctx)
+            return []
+        return self._relations(rest, verb, clause, ctx)
+
+    def _verb(self, toks: list[str], i: int, clause: str) -> tuple[str | None, int]:
+        """(verb class or None for a verbless fragment, index after the verb and its particles)."""
+        w = _lemma(toks[i])
+        if w.isupper() or w in lx.COLOURS or w in lx.DETERMINERS or w in lx.ALL_WORDS or w in lx.PRONOUNS:
+            return None, i
+        if w in lx.CUBE_NOUNS or w in lx.GENERIC_NOUNS or w in lx.NON_COLOUR_MODIFIERS:
+            return None, i
+        if w in lx.TOWER_VERBS:
+            if any(t in lx.TOWER_NOUNS for t in toks[i + 1 :]):
+                return "tower", self._skip_particles(toks, i + 1)
+            raise PlanError(f"I cannot '{w}' that: {self._catalogue_hint()}")
+        if w in ("stack", "pile"):
+            return "stack", self._skip_particles(toks, i + 1)
+        if w in lx.PLACE_VERBS:
+            return "place", self._skip_particles(toks, i + 1)
+        if w in lx.GRASP_VERBS:
+            return "grasp", self._skip_particles(toks, i + 1)
+        if w in lx.PUSH_VERBS:
+            return "push", self._skip_particles(toks, i + 1)
+        if w in lx.UNSUPPORTED_VERBS:
+            raise PlanError(f"I cannot {w} things: {self._catalogue_hint()}")
+        g = self.encoder.ground_verb(w)
+        if g.label == "unsupported":
+            raise PlanError(f"I cannot {w} things (it means something like '{g.prototype}'): {self._catalogue_hint()}")
+        if g.label is None:
+            raise PlanError(f"I do not understand {w!r} in {clause!r}; {self._catalogue_hint()}")
+        return g.label, self._skip_particles(toks, i + 1)
+
+    @staticmethod
+    def _skip_particles(toks: list[str], i: int) -> int:
+        while i < len(toks) and toks[i] in ("up", "down", "back", "over", "away", "out", "it_up"):
+            i += 1
+        return i
+
+    @staticmethod
+    def _catalogue_hint() -> str:
+        return (
+            "my skills are pick_place (put an object on another, in a region of the table, or next to / left of / "
+            "right of another) and push (slide an object to a region or next to another)"
+        )
+
+    @staticmethod
+    def _has_target(toks: list[str]) -> bool:
+        return any(t.startswith(("REGION_", "LEFT_OF", "RIGHT_OF", "NEXT_TO", "TABLE")) for t in toks)
+
+    # -- mentions ----------------------------------------------------------------------
+    def _mentions(self, toks: list[str]) -> list[_Mention]:
+        """Object phrases in ``toks`` (no relation tokens), split at "and", "or" and commas."""
+        out: list[_Mention] = []
+        cur = _Mention()
+        pending_slot: str | None = None
+        for j, w in enumerate(toks):
+            if w in ("and", "or", ",", "with", "then", "plus", "followed", "by", "from", "of", "out", "using"):
+                if not cur.empty:
+                    out.append(cur)
+                cur = _Mention()
+                continue
+            if w in ("TOP", "BOTTOM", "REGION_CENTER", "REGION_MIDDLE"):
+                slot = {"TOP": "top", "BOTTOM": "bottom"}.get(w, "middle")
+                target = cur if not cur.empty else (out[-1] if out else None)
+                if target is not None and target.slot is None:
+                    target.slot = slot
+                else:
+                    pending_slot = slot
+                continue
+            if w in ("TOP_DOWN",):
+                continue
+            cur.words.append(w)
+            if pending_slot and cur.slot is None:
+                cur.slot, pending_slot = pending_slot, None
+            if w in lx.DETERMINERS or w in lx.FILLERS or w in ("up", "down", "back", "'s", "the"):
+                continue
+            if w in lx.ALL_WORDS:
+                cur.all = True
+            elif w in ("other", "remaining", "rest", "another"):
+                cur.other = True
+            elif w in lx.PRONOUNS:
+                cur.pronoun = w
+            elif w in lx.COLOURS and not (w in lx.NOUN_COLOURS and self._is_head(toks, j)):
+                cur.colour = lx.COLOURS[w]
+            elif w in lx.CUBE_NOUNS or w in lx.GENERIC_NOUNS:
+                cur.noun = w
+                if w.endswith("s") and cur.colour is None and not cur.other:
+                    cur.all = True  # "the cubes", "the blocks": every one of them
+            elif w in lx.OTHER_SHAPES:
+                cur.other_thing = w
+            elif w in lx.NON_COLOUR_MODIFIERS or w in lx.TOWER_NOUNS or w in ("tower",):
+                continue
+            elif w.isupper():
+                continue
+            else:
+                nxt = toks[j + 1] if j + 1 < len(toks) else ""
+                if nxt in lx.CUBE_NOUNS or nxt in lx.GENERIC_NOUNS:
+                    cur.unknown = w  # an adjective we cannot read
+                else:
+                    g = self.encoder.ground_noun(w)
+                    if g.label == "cube":
+                        cur.noun = w
+                    elif g.label == "other":
+                        cur.other_thing = w
+                    else:
+                        cur.unknown = w
+        if not cur.empty:
+            out.append(cur)
+        return out
+
+    @staticmethod
+    def _is_head(toks: list[str], j: int) -> bool:
+        """True when word ``j`` ends its object phrase (nothing noun-like follows it)."""
+        nxt = toks[j + 1] if j + 1 < len(toks) else ""
+        return not (nxt in lx.COLOURS or nxt in lx.CUBE_NOUNS or nxt in lx.GENERIC_NOUNS)
+
+    def _resolve(
+        self, m: _Mention, ctx: _Context, exclude: tuple[str, ...] = (), previous: list[str] | None = None
+    ) -> list[str]:
+        """Scene names a mention refers to; refuses unknown, absent or ambiguous references.
+
+        ``exclude`` are the objects being moved (a target is never one of them unless said
+        so with "itself"); ``previous`` is what "it" means in a target phrase.
+        """
+        scene = ctx.scene
+        seen = self._names(scene.names)
+        if m.pronoun in ("it", "them", "itself"):
+            if m.pronoun == "itself" and exclude:
+                return [exclude[0]]
+            last = previous if previous is not None else ctx.last
+            if not last:
+                raise PlanError(f"I do not know what '{m.pronoun}' refers to; name the object")
+            return list(last) if m.pronoun == "them" else [last[-1]]
+        if m.other_thing:
+            raise PlanError(f"there is no {m.other_thing} in the scene; I can see {seen}")
+        if m.unknown:
+            raise PlanError(
+                f"I cannot tell which object '{m.text}' is ('{m.unknown}' is not a colour I know); I can see {seen}"
+            )
+        cands = [o for o in scene.objects if m.colour is None or o.colour == m.colour]
+        if m.colour and not cands:
+            noun = m.noun if m.noun and m.noun not in lx.GENERIC_NOUNS else "object"
+            raise PlanError(f"there is no {m.colour} {noun.rstrip('s')} in the scene; I can see {seen}")
+        if m.noun in lx.CUBE_NOUNS:
+            cands = [o for o in cands if o.shape in ("cube", "box")]
+        names = [o.name for o in cands]
+        if m.all:
+            names = [n for n in names if n not in exclude]
+            if not names:
+                raise PlanError(f"'{m.text}' refers to nothing in the scene; I can see {seen}")
+            return names
+        if m.other:
+            names = [n for n in names if n not in ctx.mentioned and n not in exclude]
+        elif len(names) > 1 and exclude:
+            names = [n for n in names if n not in exclude] or names
+        if len(names) == 1:
+            return names
+        if not names:
+            raise PlanError(f"'{m.text}' refers to nothing left in the scene; I can see {seen}")
+        raise PlanError(f"'{m.text}' is ambiguous: it could be {self._names(names, 'or')}; say which one")
+
+    @staticmethod
+    def _names(names: list[str], conj: str = "and") -> str:
+        pretty = [n.replace("_", " ") for n in names]
+        return pretty[0] if len(pretty) == 1 else f"{', '.join(pretty[:-1])} {conj} {pretty[-1]}"
+
+    def _remember(self, ctx: _Context, names: list[str], moved: bool = True) -> None:
+        for n in names:
+            if n not in ctx.mentioned:
+                ctx.mentioned.append(n)
+        if moved:
+            ctx.last = list(names)
+
+    # -- relations ---------------------------------------------------------------------
+    def _relations(self, toks: list[str], verb: str, clause: str, ctx: _Context) -> list[SubGoal]:
+        """Read ``objects REL target [REL target ...] [and objects REL target ...]``."""
+        segments: list[tuple[str | None, list[str]]] = [(None, [])]
+        for t in toks:
+            if t.isupper() and t not in ("TOP", "BOTTOM", "TOP_DOWN"):
+                segments.append((t, []))
+            elif t == "to" and verb != "grasp" and segments[-1][0] is None and segments[-1][1]:
+                segments.append(("NEXT_TO", []))  # "move the red cube to the blue one"
+            else:
+                segments[-1][1].append(t)
+        previous = list(ctx.last)  # what "it" means in a target: the object of an earlier clause
+        mentions = self._mentions(segments[0][1])
+        if not mentions:
+            if not ctx.held:
+                raise PlanError(f"I could not tell which object to move in {clause!r}")
+            objects = list(ctx.held)
+        else:
+            objects = self._resolve_movers(mentions, segments[1:], ctx, previous)
+        self._remember(ctx, objects)
+        if len(segments) == 1:
+            if verb == "grasp":
+                ctx.held = objects
+                return []
+            what = "push" if verb == "push" else "put"
+            raise PlanError(
+                f"where should I {what} {self._names(objects)}? Say e.g. 'on the blue cube' or 'to the left'"
+            )
+        ctx.held = []
+        skill = "push" if verb == "push" else "pick_place"
+        goals: list[SubGoal] = []
+        chain_start: int | None = None  # index of the first goal of an "a on b on c" chain
+        movers = objects
+        for rel, seg in segments[1:]:
+            if rel.startswith("UNSUPPORTED_"):
+                name = rel.removeprefix("UNSUPPORTED_").lower().replace("_", " ")
+                raise PlanError(
+                    f"I cannot place things '{name}' another object; I can put them on, next to, left of or right "
+                    "of an object, or in a region of the table (left, right, far, near, center)"
+                )
+            if rel == "TABLE":
+                raise PlanError(
+                    f"say where on the table to put {self._names(movers)}: left, right, far, near or center"
+                )
+            if rel == "EACH_OTHER":
+                continue
+            if rel.startswith("REGION_"):
+                region = rel.removeprefix("REGION_").lower()
+                target = Target(region=_REGION_CANON.get(region, region))
+                goals.extend(SubGoal(skill=skill, object=o, target=target) for o in movers)
+                movers = self._next_movers(self._mentions(seg), ctx, movers)
+                chain_start = None
+                continue
+            mentions = self._mentions(seg)
+            if not mentions:
+                raise PlanError(f"{clause!r}: {rel.lower().replace('_', ' ')} what?")
+            target = self._resolve(mentions[0], ctx, exclude=tuple(movers), previous=previous)
+            if len(target) != 1:
+                raise PlanError(f"'{mentions[0].text}' names {len(target)} objects; name one")
+            self._remember(ctx, target, moved=False)
+            relation = {"ON": "on", "LEFT_OF": "left_of", "RIGHT_OF": "right_of", "NEXT_TO": "next_to"}[rel]
+            if relation == "on" and chain_start is None:
+                chain_start = len(goals)
+            goals.extend(SubGoal(skill=skill, object=o, target=Target(**{relation: target[0]})) for o in movers)
+            if len(mentions) > 1:  # "... on the blue cube and the green one ..." -> next movers
+                movers = self._next_movers(mentions[1:], ctx, movers)
+                chain_start = None
+            elif relation == "on":
+                movers = target  # "red on green on blue": green goes on blue before red goes on green
+            else:
+                chain_start = None
+        if chain_start is not None and len(goals) - chain_start > 1:
+            goals[chain_start:] = goals[chain_start:][::-1]
+        return goals
+
+    def _resolve_movers(
+        self, mentions: list[_Mention], targets: list[tuple[str | None, list[str]]], ctx: _Context, previous: list[str]
+    ) -> list[str]:
+        """Objects to move; an ambiguous "the cube" is retried without the named target ("the other one")."""
+        try:
+            return [n for m in mentions for n in self._resolve(m, ctx)]
+        except PlanError:
+            first = next(((r, seg) for r, seg in targets if r and not r.startswith(("REGION_", "UNSUPPORTED_"))), None)
+            target_mentions = self._mentions(first[1]) if first else []
+            if not target_mentions or target_mentions[0].pronoun:
+                raise
+            try:
+                exclude = tuple(self._resolve(target_mentions[0], ctx, previous=previous))
+            except PlanError:
+                raise PlanError(f"I could not tell which object {mentions[0].text!r} means") from None
+            return [n for m in mentions for n in self._resolve(m, ctx, exclude=exclude)]
+
+    def _next_movers(self, mentions: list[_Mention], ctx: _Context, movers: list[str]) -> list[str]:
+        if not mentions:
+            return movers
+        names = [n for m in mentions for n in self._resolve(m, ctx)]
+        self._remember(ctx, names)
+        return names
+
+    # -- towers ------------------------------------------------------------------------
+    def _tower_mentions(self, toks: list[str], ctx: _Context) -> list[_Mention]:
+        if "TOP_DOWN" in toks:
+            ctx.tower_reverse = True
+        bad = [t for t in toks if t.startswith(("UNSUPPORTED_", "LEFT_OF", "RIGHT_OF", "NEXT_TO"))]
+        if bad:
+            raise PlanError("a tower is built by stacking; say the order (e.g. 'blue at the bottom, then red')")
+        region = [t for t in toks if t.startswith("REGION_") and t not in ("REGION_CENTER", "REGION_MIDDLE")]
+        if region:
+            raise PlanError("I can build a tower but not choose where: the bottom cube stays where it is")
+        mentions = self._mentions([t for t in toks if t not in lx.TOWER_NOUNS and t not in ("ON",)])
+        # "a three-cube tower": a bare noun describes the tower, it is not one of its cubes.
+        return [m for m in mentions if m.colour or m.pronoun or m.all or m.other or m.unknown or m.other_thing]
+
+    def _finish_tower(self, ctx: _Context) -> list[SubGoal]:
+        if ctx.tower is None:
+            return []
+        mentions, ctx.tower = ctx.tower, None
+        explicit: list[tuple[str, str | None]] = []
+        use_all = False
+        for m in mentions:
+            if m.all:
+                use_all = True
+                continue
+            for n in self._resolve(m, ctx):
+                known = [k for k, (name, _) in enumerate(explicit) if name == n]
+                if known and m.slot:  # "the red, green and blue cubes, red at the bottom"
+                    explicit[known[0]] = (n, m.slot)
+                elif known:
+                    raise PlanError(f"the {n.replace('_', ' ')} cannot appear twice in one tower")
+                else:
+                    explicit.append((n, m.slot))
+        if ctx.tower_reverse:
+            explicit.reverse()
+            ctx.tower_reverse = False
+        names = [n for n, _ in explicit]
+        members = names + ([n for n in ctx.scene.names if n not in names] if use_all or not names else [])
+        if len(members) < 2:
+            raise PlanError("a tower needs at least two cubes")
+        order = [n for n, s in explicit if s == "bottom"]
+        order += [n for n in members if n not in order and dict(explicit).get(n) not in ("top", "middle")]
+        middles = [n for n, s in explicit if s == "middle"]
+        if middles:
+            bottoms = sum(1 for _, s in explicit if s == "bottom")
+            mid = max(bottoms, (len(order) + 1) // 2)
+            order[mid:mid] = middles
+        order += [n for n, s in explicit if s == "top"]
+        self._remember(ctx, order)
+        return [
+            SubGoal(skill="pick_place", object=top, target=Target(on=low))
+            for low, top in zip(order, order[1:], strict=False)
+        ]
