@@ -204,10 +204,11 @@ class SafetyLayer(Robot):
             self._watch_here()
 
     def _commanded_at(self, target: np.ndarray) -> None:
-        """Remember a commanded target (forgetting those older than the tracking window)."""
+        """Remember a commanded target, forgetting those before the tracking window except the
+        last of them: an arm that lags its commands is still on its way from that one."""
         now = time.monotonic()
         self._commanded.append((now, np.asarray(target, dtype=np.float64)))
-        while len(self._commanded) > 1 and self._commanded[0][0] < now - self.config.tracking_window:
+        while len(self._commanded) > 1 and self._commanded[1][0] < now - self.config.tracking_window:
             self._commanded.popleft()
 
     def _watch_here(self) -> None:
@@ -219,7 +220,7 @@ class SafetyLayer(Robot):
         """Compare the measured joints with the commanded motion; latch the e-stop if they left it.
 
         A joint is on the commanded motion while it lies between the targets commanded within
-        ``tracking_window`` (the newest is always kept), give or take ``path_tolerance``.
+        ``tracking_window`` and the last one before it, give or take ``path_tolerance``.
         Returns False (and sets :attr:`fault`) on unexpected motion. Only a watched arm is
         checked (:meth:`start_watchdog`; a deployment watches from connect to the end).
         """
