@@ -6,8 +6,12 @@ Importing ``sims`` registers one versioned gymnasium id per task, e.g. ``embodie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import gymnasium as gym
 
+from sims.observation import ObservationLayout
 from sims.tasks import TASKS
 
 
@@ -29,4 +33,19 @@ def _register_all() -> list[str]:
 ENV_IDS: list[str] = _register_all()
 """Every registered environment id."""
 
-__all__ = ["ENV_IDS"]
+
+def observation_layout(env_id: str, task_config: Mapping[str, Any] | None = None) -> ObservationLayout:
+    """The observation layout of one of our env ids with ``task_config`` (the skill's ``task``).
+
+    Raises:
+        ValueError: not one of :data:`ENV_IDS`, or a bad task setting.
+    """
+    if env_id not in ENV_IDS:
+        raise ValueError(f"{env_id!r} is not one of our envs ({', '.join(ENV_IDS)})")
+    from sims.config import from_mapping
+
+    task = TASKS[gym.spec(env_id).kwargs["task"]]
+    return task.layout(from_mapping(task.config_class, dict(task_config or {})))
+
+
+__all__ = ["ENV_IDS", "observation_layout"]

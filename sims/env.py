@@ -1,8 +1,8 @@
 """The gymnasium environment that composes a world, a robot, a scene and a task.
 
 Observation: ``Dict(observation, achieved_goal, desired_goal)`` (goal-conditioned, so HER
-works). ``observation`` is the robot part (end-effector position (3), end-effector
-velocity (3), gripper width (1)) followed by the task part (see ``Task.observation``).
+works). ``observation`` is built by :mod:`sims.observation` (robot, object, distractors),
+the same builder the skill executors use at run time.
 Action: end-effector displacement in [-1, 1]^3, scaled by the robot's ``max_ee_step``
 (5 cm for the Panda) per 25 Hz step, plus a gripper command in [-1, 1] (-1 closed,
 +1 open) for tasks that use the gripper.
@@ -68,7 +68,8 @@ class RobotTaskEnv(gym.Env):
         self._uses_gripper = task_cls.uses_gripper
         self._max_width = self.description.gripper.max_width
         self._step_size = self.description.max_ee_step
-        n_obs = 7 + task_cls.observation_size(self.task_config)
+        self.layout = task_cls.layout(self.task_config)
+        n_obs = self.layout.size
         self.action_space = spaces.Box(-1.0, 1.0, shape=(4 if self._uses_gripper else 3,), dtype=np.float32)
         goal_space = spaces.Box(-np.inf, np.inf, shape=(3,), dtype=np.float32)
         self.observation_space = spaces.Dict(
@@ -129,9 +130,8 @@ class RobotTaskEnv(gym.Env):
 
     def _observation(self) -> dict[str, np.ndarray]:
         r = self.robot.get_observation()
-        robot_part = np.concatenate([r.ee_position, r.ee_velocity, [r.gripper_width]])
         return {
-            "observation": np.concatenate([robot_part, self.task.observation()]).astype(np.float32),
+            "observation": self.layout.build(r, self.task.object_state(), self.task.other_positions()),
             "achieved_goal": self.task.achieved_goal(r).astype(np.float32),
             "desired_goal": self.task.desired_goal.astype(np.float32),
         }

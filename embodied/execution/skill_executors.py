@@ -2,8 +2,8 @@
 
 An executor turns (world, object, goal position) into control steps, closed loop, with the
 same observation and action conventions as the skill environments it was trained in
-(``sims.env.RobotTaskEnv``): the observation is the robot part followed by the object's
-state and the other cubes' positions; an action is an end-effector displacement in
+(``sims.env.RobotTaskEnv``): the observation comes from the same builder
+(:mod:`sims.observation`); an action is an end-effector displacement in
 [-1, 1]^3 times ``max_ee_step`` plus, for pick_place, a gripper command.
 
 The low-level loop reads the object's pose from the simulator, as a real system reads it
@@ -20,12 +20,10 @@ import numpy as np
 
 from embodied.common.config_loader import ConfigError
 from embodied.planning.subgoals import CATALOGUE
+from sims import observation_layout
+from sims.observation import object_state
 
 SKILL_SOURCES = ("learned", "scripted")
-DISTRACTORS = 3
-"""Other-cube slots in the skill observation (the shipped skills were trained with 3)."""
-PARKED = np.array([2.0, 2.0, 0.02])
-"""Where a missing distractor is reported: far off the table, so it never matters."""
 
 StepCallback = Callable[[], None]
 
@@ -58,9 +56,10 @@ class ActionSource(Protocol):
 def _prior_source(skill_cfg: Any, overrides: dict) -> ActionSource:
     import torch
 
+    from embodied.learning.catalogue import prior_layout
     from embodied.learning.priors import ObsLayout, PriorConfig, prior_action
 
-    layout = ObsLayout(**dict(skill_cfg.layout))
+    layout = ObsLayout(**prior_layout(skill_cfg))
     prior = PriorConfig(**{**dict(skill_cfg.prior), **overrides})
     dim = 4 if skill_cfg.name == "pick_place" else 3
 
@@ -128,6 +127,7 @@ class SkillExecutor:
         self.name, self.source, self.stop_tolerance = name, source, stop_tolerance
         self.max_open_width = max_open_width
         self.config = skill_config(name)
+        self.layout = observation_layout(str(self.config.env_id), self.config.get("task"))
         self.uses_gripper = name == "pick_place"
         overrides = dict(prior_overrides or {})
         if source == "learned":
@@ -139,14 +139,10 @@ class SkillExecutor:
                 raise SkillUnavailable(f"bad prior override for {name}: {exc}") from exc
 
     def observation(self, world: Any, obj: str) -> np.ndarray:
-        """The skill env's flat observation for ``obj`` in ``world`` (robot part + object + distractors)."""
-        r = world.robot.get_observation()
-        client = world.client
-        pos, quat = client.base_pose(obj)
-        lin, ang = client.base_velocity(obj)
-        others = [client.base_pose(n)[0] for n in world.scene.object_names if n != obj][:DISTRACTORS]
-        others += [PARKED] * (DISTRACTORS - len(others))
-        return np.concatenate([r.ee_position, r.ee_velocity, [r.gripper_width], pos, quat, lin, ang, *others])
+        """The skill's flat observation for ``obj`` in ``world``, from the one builder the
+        training env uses (:mod:`sims.observation`): robot, object, other objects."""
+        others = [world.client.base_pose(n)[0] for n in world.scene.object_names if n != obj]
+        return self.layout.build(world.robot.get_observation(), object_state(world.client, obj), others)
 
     def run(
         self,

@@ -42,3 +42,22 @@ def algorithms() -> dict[str, type]:
 
 def shipped_checkpoint(skill: str) -> Path:
     return SKILLS_DIR / f"{skill}.zip"
+
+
+def prior_layout(skill: DictConfig | dict) -> dict:
+    """Where a skill's motion prior reads the observation: ``ee``, ``width``, ``obj`` indices
+    and ``table_z`` (m), as :class:`embodied.learning.priors.ObsLayout` takes them.
+
+    For our envs the indices come from the observation builder (:mod:`sims.observation`),
+    so they cannot disagree with it; panda-gym's envs (benchmarks) state them in the skill
+    config's ``layout``.
+    """
+    env_id = str(skill["env_id"])
+    layout = dict(skill.get("layout") or {})
+    if env_id.startswith("Panda"):
+        return layout
+    from sims import observation_layout
+
+    task = skill.get("task")
+    task = OmegaConf.to_container(task) if isinstance(task, DictConfig) else dict(task or {})
+    return {**observation_layout(env_id, task).prior_layout(), "table_z": float(layout.get("table_z", 0.0))}

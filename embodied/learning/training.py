@@ -28,7 +28,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from embodied.common.config_loader import ConfigError, section
 from embodied.common.run_folder import make_run_dir
 from embodied.learning.callbacks import AppendingCSV, TrainMonitor
-from embodied.learning.catalogue import algorithms, skill_config
+from embodied.learning.catalogue import algorithms, prior_layout, skill_config
 from embodied.learning.checkpoints import BUFFER, LAST
 from embodied.learning.envs import make_env
 from embodied.learning.evaluation import record_video
@@ -100,7 +100,7 @@ def measure_normalization(cfg: DictConfig, episodes: int, seed: int) -> tuple[li
     """
     env = make_env(cfg.skill, time_feature=cfg.algo.time_feature)
     prior = PriorConfig(**section(cfg, "skill.prior"))
-    layout = ObsLayout(**section(cfg, "skill.layout"))
+    layout = ObsLayout(**prior_layout(cfg.skill))
     rng = np.random.default_rng(seed)
     rows = []
     n_act = env.action_space.shape[0]
@@ -130,7 +130,7 @@ def build_model(cfg: DictConfig, env: Any, device: str, normalization: tuple[lis
     policy_kwargs = dict(section(cfg, "algo.policy"))
     if cfg.algo.residual:
         policy = POLICIES[cfg.algo.name]
-        policy_kwargs.update(prior=section(cfg, "skill.prior"), layout=section(cfg, "skill.layout"))
+        policy_kwargs.update(prior=section(cfg, "skill.prior"), layout=prior_layout(cfg.skill))
         if normalization is not None:
             policy_kwargs["features_extractor_kwargs"] = {"mean": normalization[0], "std": normalization[1]}
     else:

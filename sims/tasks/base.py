@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from robots.robot import RobotObservation
+from sims.observation import ObjectState, ObservationLayout, object_state
 from sims.scene import TabletopScene
 
 
@@ -94,24 +95,18 @@ class Task(ABC):
     def achieved_goal(self, robot: RobotObservation) -> np.ndarray:
         """(3,) what the agent has achieved so far, comparable with ``desired_goal``."""
 
-    def observation(self) -> np.ndarray:
-        """Task part of the observation: the object's state and distractor positions.
+    def object_state(self) -> ObjectState | None:
+        """The moved object's pose and twist (None for tasks without an object)."""
+        return None if self.object is None else object_state(self.scene.client, self.object)
 
-        Object: position (3), quaternion xyzw (4), linear velocity (3), angular
-        velocity (3); then each distractor's position (3). World frame, SI units.
-        """
-        parts = []
-        if self.object is not None:
-            c = self.scene.client
-            pos, quat = c.base_pose(self.object)
-            lin, ang = c.base_velocity(self.object)
-            parts += [pos, quat, lin, ang]
-        parts += [self.scene.client.base_pose(n)[0] for n in self.others]
-        return np.concatenate(parts) if parts else np.zeros(0)
+    def other_positions(self) -> list[np.ndarray]:
+        """(3,) positions of the other objects, in scene order."""
+        return [self.scene.client.base_pose(n)[0] for n in self.others]
 
     @classmethod
-    def observation_size(cls, config: TaskConfig) -> int:
-        return (13 if cls.uses_object else 0) + 3 * config.distractors
+    def layout(cls, config: TaskConfig) -> ObservationLayout:
+        """The layout of this task's flat observation (:mod:`sims.observation`)."""
+        return ObservationLayout(uses_object=cls.uses_object, distractors=config.distractors)
 
     # -- scoring (vectorised for HER) ------------------------------------------------
     def is_success(self, achieved_goal: np.ndarray, desired_goal: np.ndarray) -> np.ndarray:
