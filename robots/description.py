@@ -61,7 +61,7 @@ class Workspace(BaseModel):
 
 
 class IKSpec(BaseModel):
-    """Differential inverse kinematics settings (see robots/kinematics.py)."""
+    """Differential inverse kinematics settings (see robots/inverse_kinematics.py)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from robots.arm_model import ArmModel
 from robots.description import RobotDescription
-from robots.kinematics import EndEffectorIK
+from robots.forward_kinematics import ArmModel
+from robots.inverse_kinematics import EndEffectorIK
 from robots.robot import (
     EmergencyStop,
     MotionHalted,

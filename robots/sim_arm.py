@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from robots.description import RobotDescription
-from robots.kinematics import TOP_DOWN, EndEffectorIK
+from robots.inverse_kinematics import TOP_DOWN, EndEffectorIK
 from robots.physics import ArmPhysics
 from robots.robot import Robot, RobotAction, RobotObservation, validate_action
 

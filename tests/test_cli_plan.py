@@ -64,3 +64,12 @@ def test_vlm_planner_end_to_end_on_a_tiny_model(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"plan", "error"}
     assert code == (0 if out["error"] is None else 2)
+    # The command gives exactly what the planner gives on the scene the camera saw: the
+    # loading path, the screening and the JSON are the same whether it plans or refuses.
+    from embodied.common.config_loader import load_config
+    from embodied.jobs.plan import plan_instruction
+    from embodied.planning.language_model_planner import LanguageModelPlanner
+
+    cfg = load_config("plan", ["planner=vlm", f"planner.model={path}"])
+    direct = plan_instruction(cfg, "put the red cube on the blue cube", LanguageModelPlanner(str(path), kind="vlm"))
+    assert direct.result.to_json() == out

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from robots import RobotAction, available_descriptions, load_description
-from robots.kinematics import dls_step, orientation_error
+from robots.inverse_kinematics import dls_step, orientation_error
 
 
 def test_panda_description_loads_with_datasheet_limits():
@@ -36,7 +36,7 @@ def test_description_rejects_bad_values(tmp_path):
 
 
 def test_robots_package_never_imports_pybullet():
-    code = "import robots, robots.sim_arm, robots.kinematics, sys; print('pybullet' in sys.modules)"
+    code = "import robots, robots.sim_arm, robots.inverse_kinematics, sys; print('pybullet' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -170,7 +170,6 @@ def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(f
     cases = malformed_trajectories(arm.description.joint_names, q0)
     gripper_cases = malformed_gripper_commands(arm.description.gripper.max_width)
     sent = 0
-    start = time.monotonic()
     for _ in range(8):
         for out, batch in ((writer, cases), (gripper, gripper_cases)):
             for msg in batch.values():
@@ -178,7 +177,6 @@ def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(f
                 sent += 1
                 time.sleep(0.005)  # the command QoS keeps the last 10: do not outrun it
     time.sleep(0.5)
-    elapsed = time.monotonic() - start
     q1 = arm.get_observation().joint_positions
     assert np.allclose(q0, q1, atol=1e-3)  # nothing was executed
     summary = finish(proc, stats)
@@ -191,7 +189,6 @@ def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(f
     # on an idle machine; a shared CI core makes a rate assertion here flaky).
     assert summary["published"] / summary["seconds"] >= 0.5 * 100
     assert summary["holds"] == 0 and summary["hold_delays"] == []
-    assert elapsed > 0
 
 
 def test_connect_fails_clearly_without_a_driver():

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from robots.arm_model import ArmModel
 from robots.description import load_description
+from robots.forward_kinematics import ArmModel
 from robots.robot import Robot, RobotAction, RobotObservation
 from robots.safety import SafetyConfig, SafetyLayer
 

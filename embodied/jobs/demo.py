@@ -125,20 +125,17 @@ OPTIONS = ("seed", "pick", "place_on", "video", "sim.gui", "run_dir")
 
 def main(args: argparse.Namespace) -> int:
     """``embodied demo``: exit 0 when the cube ends up stacked."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from embodied.common.config_loader import load_config
+    from embodied.common.progress import progress_bar
     from embodied.jobs.terminal import console, print_config
 
     if args.cfg:
         return print_config(CONFIG, args.tokens)
     cfg = load_config(CONFIG, args.tokens)
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
-    ) as bar:
-        task = bar.add_task("building scene", total=None)
-        result = run_demo(cfg, lambda n, label: bar.update(task, description=f"step {n:4d}  {label}"))
+    with progress_bar(console, "demo", transient=True) as bar:
+        result = run_demo(cfg, lambda n, label: bar.update(text=f"step {n:4d}  {label}"))
     s = result.summary
     table = Table(title=f"demo, seed {s['seed']}: {s['task']}", show_header=True)
     table.add_column("object")

@@ -303,10 +303,10 @@ OPTIONS = ("suite", "seeds", "limit", "chains", "chain_length", "planner", "skil
 
 def main(args: argparse.Namespace) -> int:
     """``embodied eval``: exit 0 when the evaluation finished."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from embodied.common.config_loader import load_config
+    from embodied.common.progress import progress_bar
     from embodied.common.run_folder import make_run_dir
     from embodied.execution.interrupts import Terminated
     from embodied.jobs.terminal import console, print_config
@@ -329,15 +329,10 @@ def main(args: argparse.Namespace) -> int:
     else:
         run_dir = make_run_dir(cfg.run_dir, "eval")
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as bar:
-        task = bar.add_task("loading", total=None)
+    with progress_bar(console, "eval", total=0) as bar:
         try:
             results = evaluate(
-                cfg,
-                lambda text, done, total: bar.update(task, description=text, completed=done, total=total),
-                run_dir / JOURNAL,
+                cfg, lambda text, done, total: bar.update(done, text=text, total=total), run_dir / JOURNAL
             )
         except (KeyboardInterrupt, Terminated):
             console.print(f"kept what was done in {run_dir / JOURNAL}: continue with `embodied eval resume={run_dir}`")

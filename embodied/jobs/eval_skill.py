@@ -14,9 +14,9 @@ import time
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from embodied.common.config_loader import ConfigError
+from embodied.common.progress import progress_bar
 from embodied.common.run_folder import make_run_dir
 from embodied.learning.catalogue import shipped_checkpoint
 from embodied.learning.checkpoints import load_policy
@@ -90,21 +90,12 @@ def eval_skill(cfg: DictConfig, console: Console | None = None) -> dict:
 
 def _evaluate_with_bar(model, env, episodes: int, seed: int, label: str, console: Console | None) -> EvalResult:  # noqa: ANN001
     """Run ``evaluate`` with a progress bar showing the running success rate; closes ``env``."""
-    with Progress(
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        console=console,
-        transient=True,
-        disable=console is None,
-    ) as bar:
-        task = bar.add_task("eval", total=episodes, rate="")
+    with progress_bar(console, label, episodes, transient=True) as bar:
         wins: list[bool] = []
 
         def on_episode(i: int, success: bool) -> None:
             wins.append(success)
-            bar.update(task, advance=1, rate=f"success {np.mean(wins):.0%}")
+            bar.update(advance=1, text=f"success {np.mean(wins):.0%}")
 
         try:
             return evaluate(model, env, episodes, seed, on_episode=on_episode)

@@ -22,12 +22,19 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
+from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from embodied.common.config_loader import ConfigError, section
 from embodied.common.run_folder import make_run_dir
-from embodied.learning.callbacks import AppendingCSV, TrainMonitor
+from embodied.learning.callbacks import (
+    AppendingCSV,
+    LastCheckpoint,
+    Periodically,
+    SuccessEvaluation,
+    TrainingProgress,
+)
 from embodied.learning.catalogue import algorithms, prior_layout, skill_config
 from embodied.learning.checkpoints import BUFFER, LAST
 from embodied.learning.envs import make_env
@@ -236,28 +243,23 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
             norm = measure_normalization(cfg, int(cfg.normalization_episodes), seed) if cfg.algo.residual else None
             model = build_model(cfg, env, device, norm)
         model.set_logger(logger)
-        monitor = TrainMonitor(
-            run_dir,
-            eval_env,
-            int(cfg.eval.every),
-            int(cfg.eval.episodes),
-            int(cfg.eval.seed),
-            total,
-            console,
-            history,
-            wall_offset,
-            int(cfg.checkpoint_every),
+        evaluation = SuccessEvaluation(
+            run_dir, eval_env, int(cfg.eval.episodes), int(cfg.eval.seed), history, wall_offset, console
         )
+        checkpoint = LastCheckpoint(run_dir, int(cfg.checkpoint_every), int(cfg.n_envs))
+        callbacks = [Periodically(int(cfg.eval.every), evaluation), checkpoint]
+        if console is not None:
+            callbacks.append(TrainingProgress(total, console, evaluation))
         remaining = total - model.num_timesteps
         if remaining <= 0:
             raise ConfigError(
                 f"the run already has {model.num_timesteps} steps >= total_steps={total}; raise total_steps to continue"
             )
         try:
-            model.learn(remaining, callback=monitor, reset_num_timesteps=not cfg.resume)
+            model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=not cfg.resume)
         except BaseException:  # Ctrl-C, SIGTERM, or a crash: keep what was learned, then stop
-            if monitor.model is not None and model.num_timesteps > 0:
-                monitor.save_last()
+            if checkpoint.model is not None and model.num_timesteps > 0:
+                checkpoint.save_now()
                 print(
                     f"stopped at {model.num_timesteps} steps; saved {run_dir / LAST}: "
                     f"continue with `embodied train resume={run_dir}`",
@@ -280,7 +282,7 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
             int(cfg.eval.seed),
             cfg.algo.time_feature,
         )
-    final = monitor.history[-1]
+    final = evaluation.history[-1]
     card = {
         "skill": cfg.skill.name,
         "algo": cfg.algo.name,
@@ -296,11 +298,11 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
         "hardware": hardware(),
         "device": device,
         "success_rate": final["success_rate"],
-        "best_success_rate": max(h["success_rate"] for h in monitor.history),
-        "initial_success_rate": monitor.history[0]["success_rate"],
+        "best_success_rate": max(h["success_rate"] for h in evaluation.history),
+        "initial_success_rate": evaluation.history[0]["success_rate"],
         "eval_episodes": final["episodes"],
         "eval_seed": int(cfg.eval.seed),
-        "history": monitor.history,
+        "history": evaluation.history,
         "python": sys.version.split()[0],
         "torch": torch.__version__,
     }

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 import numpy as np
 from cyclonedds.core import Listener
 
-from robots.arm_model import ArmModel
 from robots.description import RobotDescription, load_description
-from robots.kinematics import EndEffectorIK
+from robots.forward_kinematics import ArmModel
+from robots.inverse_kinematics import EndEffectorIK
 from robots.robot import MotionHalted, Robot, RobotAction, RobotObservation, validate_action
 from robots.ros2.dds import COMMAND_QOS, SENSOR_QOS, Node, take
 from robots.ros2.discovery import Discovery, resolve
