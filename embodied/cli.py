@@ -63,7 +63,7 @@ class _JobParser(argparse.ArgumentParser):
         from embodied.common.options import describe_options
 
         try:
-            lines = describe_options(config, getattr(self.job, "OPTIONS", ()))
+            lines = describe_options(config, getattr(self.job, "OPTIONS", ()), getattr(self.job, "HELP_OVERRIDES", ()))
         except Exception as exc:  # noqa: BLE001 (help must print even if the configs are broken)
             lines = [f"  (options unavailable: {exc})"]
         return text + "\nmain options (key=value, default shown; --cfg prints them all):\n" + "\n".join(lines) + "\n"

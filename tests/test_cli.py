@@ -73,6 +73,24 @@ def test_console_script_help():
     assert out.returncode == 2
 
 
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("run", ["seed=0", "planner=grounded", "config group: grounded | llm | vlm", "video=true", "write run.mp4"]),
+        ("deploy", ["target=ros2", "robot=panda", "dds.domain=null", "DDS domain 0..232"]),
+        ("export", ["format=onnx", "tolerance=1e-05", "largest action difference accepted"]),
+    ],
+)
+def test_subcommand_help_lists_main_options_with_defaults(command, expected, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "main options" in text
+    for piece in expected:
+        assert piece in text, (piece, text)
+
+
 def test_configs_restate_the_schema_defaults():
     """configs/*.yaml and the dataclass defaults must not drift apart."""
     from dataclasses import asdict

@@ -111,11 +111,11 @@ class Controller(_Section):
 class Run(Scene):
     """``configs/run.yaml`` (and what ``eval``, ``deploy`` add to it)."""
 
-    video: StrictBool
+    video: StrictBool = Field(description="write run.mp4 (a captioned video of the run)")
     video_every: StrictInt = Field(1, ge=1, le=1000, description="one video frame per this many control steps")
     video_camera: Camera | None = None
     controller: Controller
-    run_dir: str | None = None
+    run_dir: str | None = Field(None, description="output folder (null: runs/<job>/<date>-<time>-seed<N>)")
 
     _run_dir = field_validator("run_dir")(classmethod(lambda cls, v: _writable_dir(v)))
 
@@ -123,14 +123,16 @@ class Run(Scene):
 class Plan(Scene):
     """``configs/plan.yaml``."""
 
-    show_scene: StrictBool = True
+    show_scene: StrictBool = Field(True, description="print what the camera sees (stderr)")
 
 
 class Demo(Scene):
     """``configs/demo.yaml``."""
 
-    video: StrictBool
-    run_dir: str | None = None
+    video: StrictBool = Field(description="write demo.mp4")
+    pick: str = Field("red_cube", description="the cube to pick")
+    place_on: str = Field("blue_cube", description="the cube to stack it on")
+    run_dir: str | None = Field(None, description="output folder (null: runs/demo/<date>-<time>-seed<N>)")
 
     _run_dir = field_validator("run_dir")(classmethod(lambda cls, v: _writable_dir(v)))
 
@@ -138,6 +140,7 @@ class Demo(Scene):
 class Eval(Run):
     """``configs/eval.yaml``."""
 
+    suite: str = Field(description="a shipped suite name (tabletop) or a JSONL path")
     seeds: list[Seed] = Field(min_length=1, max_length=1000, description="every instruction runs once per seed")
     limit: StrictInt | None = Field(None, ge=0, description="only the first N instructions (0: chains only)")
     chains: StrictInt = Field(ge=0, le=10_000, description="CALVIN-style chains per seed")
@@ -153,19 +156,36 @@ class Eval(Run):
         return seeds
 
 
+class Dds(_Section):
+    """``configs/dds/``: discovery the ROS 2 way (values are resolved by robots.ros2.discovery)."""
+
+    discovery_range: str | None = Field(
+        None, description="LOCALHOST | SUBNET | OFF | SYSTEM_DEFAULT (null: env, else LOCALHOST)"
+    )
+    interface: str | None = Field(None, description="the real arm's network interface (implies SUBNET)")
+    peers: Any = Field(None, description="static unicast peers, e.g. [192.168.1.20] (null: ROS_STATIC_PEERS)")
+    domain: Any = Field(None, description="DDS domain 0..232 (null: ROS_DOMAIN_ID, else 0)")
+    estop_topic: str = Field("/embodied/estop", description="the operator e-stop topic (std_msgs/Bool)")
+
+
 class FaultInjection(_Section):
-    stall_after: StrictInt | None = Field(None, ge=1)
-    stall_seconds: float = Field(gt=0.0, le=60.0)
+    """For tests and benchmarks only: make the control loop hang once."""
+
+    stall_after: StrictInt | None = Field(None, ge=1, description="hang before this many commands (null: never)")
+    stall_seconds: float = Field(gt=0.0, le=60.0, description="for this long, s")
 
 
 class Deploy(Run):
     """``configs/deploy.yaml`` (the safety section is checked by SafetyConfig itself)."""
 
-    target: str
+    target: str = Field(description="ros2: an arm behind a ROS 2 driver | sim: the dry run only")
     connect_timeout: float = Field(gt=0.0, le=600.0, description="seconds to wait for the first joint state")
-    dry_run: StrictBool
-    confirm: StrictBool | None = None
+    dry_run: StrictBool = Field(description="play the plan in the mirrored simulation first")
+    confirm: StrictBool | None = Field(
+        None, description="null: ask on stdin; true: move without asking; false: dry run only"
+    )
     safety: dict
+    dds: Dds
     fault_injection: FaultInjection
 
     @field_validator("safety")
@@ -185,9 +205,10 @@ class FakeArm(_Section):
 
     rate: float | None = Field(None, ge=1.0, le=1000.0, description="joint-state rate, Hz")
     command_timeout: float = Field(gt=0.0, le=10.0, description="hold when no command came for this long, s")
-    max_writers: StrictInt = Field(ge=1, le=100)
+    max_writers: StrictInt = Field(ge=1, le=100, description="command-topic writers tolerated at once")
     duration: float | None = Field(None, gt=0.0, description="seconds to run; null: until interrupted")
-    stats: str | None = None
+    stats: str | None = Field(None, description="write statistics as JSON to this file when stopped")
+    dds: Dds
 
     _stats = field_validator("stats")(classmethod(lambda cls, v: _writable_file(v)))
 
@@ -195,14 +216,16 @@ class FakeArm(_Section):
 class Train(_Section):
     """``configs/train.yaml``."""
 
-    seed: Seed = Field(ge=0, le=2**32 - 1)
-    total_steps: StrictInt | None = Field(None, ge=1, le=10**9)
-    n_envs: StrictInt = Field(ge=1, le=64)
+    seed: Seed = Field(ge=0, le=2**32 - 1, description="seeds envs, networks and exploration")
+    total_steps: StrictInt | None = Field(None, ge=1, le=10**9, description="env steps (null: the skill's budget)")
+    n_envs: StrictInt = Field(ge=1, le=64, description="parallel training envs")
     threads: StrictInt = Field(ge=1, le=256, description="torch CPU threads")
-    randomize: StrictBool
-    progress: StrictBool
+    randomize: StrictBool = Field(description="train and evaluate under configs/randomization")
+    progress: StrictBool = Field(description="show the progress bar")
     checkpoint_every: StrictInt = Field(ge=1, le=10**9, description="env steps between last.zip + replay buffer saves")
-    run_dir: str | None = None
+    device: str = Field("auto", description="auto | cpu | cuda")
+    resume: str | None = Field(None, description="a run folder (or its last.zip) to continue")
+    run_dir: str | None = Field(None, description="output folder (null: runs/train/<skill>/<date>-<time>-seed<N>)")
     video_camera: Camera | None = None
 
     _run_dir = field_validator("run_dir")(classmethod(lambda cls, v: _writable_dir(v)))
@@ -211,11 +234,13 @@ class Train(_Section):
 class EvalSkill(_Section):
     """``configs/eval_skill.yaml``."""
 
-    episodes: StrictInt = Field(ge=1, le=100_000)
-    seed: Seed = Field(ge=0, le=2**32 - 1)
-    randomize: StrictBool
-    video: StrictBool
-    run_dir: str | None = None
+    episodes: StrictInt = Field(ge=1, le=100_000, description="evaluation episodes, seeds seed .. seed+episodes-1")
+    seed: Seed = Field(ge=0, le=2**32 - 1, description="seed of the first episode")
+    checkpoint: str | None = Field(None, description="an SB3 zip or run folder (null: the shipped policy)")
+    randomize: StrictBool = Field(description="also evaluate under configs/randomization, same seeds")
+    video: StrictBool = Field(description="write eval.mp4 of the first episodes")
+    device: str = Field("cpu", description="auto | cpu | cuda")
+    run_dir: str | None = Field(None, description="output folder for the video")
 
     _run_dir = field_validator("run_dir")(classmethod(lambda cls, v: _writable_dir(v)))
 
@@ -223,10 +248,11 @@ class EvalSkill(_Section):
 class Export(_Section):
     """``configs/export.yaml``."""
 
-    format: Literal["onnx", "torchscript"]
-    check_episodes: StrictInt = Field(ge=1, le=1000)
-    tolerance: float = Field(gt=0.0)
-    out: str | None = None
+    format: Literal["onnx", "torchscript"] = Field(description="onnx (torch.export + dynamo) or torchscript")
+    check_episodes: StrictInt = Field(ge=1, le=1000, description="episodes whose observations the parity check uses")
+    tolerance: float = Field(gt=0.0, description="largest action difference accepted")
+    checkpoint: str | None = Field(None, description="an SB3 zip or run folder (null: the shipped policy)")
+    out: str | None = Field(None, description="output file (null: exports/<skill>.<suffix>)")
 
     _out = field_validator("out")(classmethod(lambda cls, v: _writable_file(v)))
 
@@ -235,6 +261,7 @@ class Estop(_Section):
     """``configs/estop.yaml``."""
 
     wait: float = Field(gt=0.0, le=60.0, description="seconds to wait for subscribers")
+    dds: Dds
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from embodied.common.config_loader import CONFIG_DIR, load_config
 
 
-def describe_options(config: str, keys: Sequence[str]) -> list[str]:
+def describe_options(config: str, keys: Sequence[str], overrides: Sequence[str] = ()) -> list[str]:
     """Lines ``  key=default   description`` for ``keys`` of ``configs/<config>.yaml``.
 
     A key that names a config group (``planner``, ``skills``) lists the group's choices.
@@ -18,9 +18,11 @@ def describe_options(config: str, keys: Sequence[str]) -> list[str]:
 
     from embodied.common.config_schema import describe
 
-    cfg = load_config(config)
+    cfg = load_config(config, overrides)
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-        choices_made = compose(config_name=config, return_hydra_config=True).hydra.runtime.choices
+        choices_made = compose(
+            config_name=config, overrides=list(overrides), return_hydra_config=True
+        ).hydra.runtime.choices
     rows = []
     for key in keys:
         group = CONFIG_DIR / key

@@ -105,6 +105,8 @@ def _evaluate_with_bar(model, env, episodes: int, seed: int, label: str, console
 
 CONFIG = "eval_skill"
 POSITIONAL = ("SKILL", "reach | push | pick_place")
+HELP_OVERRIDES = ("skill=push",)
+"""The skill whose defaults --help shows."""
 OPTIONS = ("episodes", "seed", "checkpoint", "randomize", "video", "device")
 
 

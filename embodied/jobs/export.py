@@ -19,6 +19,8 @@ from embodied.learning.export import FORMATS, collect_observations, export_polic
 
 CONFIG = "export"
 POSITIONAL = ("SKILL", "reach | push | pick_place")
+HELP_OVERRIDES = ("skill=push",)
+"""The skill whose defaults --help shows."""
 OPTIONS = ("format", "out", "checkpoint", "check_episodes", "tolerance")
 
 
