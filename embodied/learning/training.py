@@ -74,8 +74,6 @@ def validate(cfg: DictConfig) -> int:
     total = cfg.total_steps if cfg.total_steps is not None else cfg.skill.total_steps
     if not isinstance(total, int) or total <= 0:
         raise ConfigError(f"total_steps must be a positive integer, got {total!r}")
-    if not isinstance(cfg.n_envs, int) or cfg.n_envs < 1:
-        raise ConfigError(f"n_envs must be a positive integer, got {cfg.n_envs!r}")
     if cfg.eval.every < 0 or cfg.eval.episodes < 1 or cfg.eval.video_episodes < 0:
         raise ConfigError("eval.every must be >= 0, eval.episodes >= 1 and eval.video_episodes >= 0")
     try:
