@@ -212,9 +212,15 @@ class SafetyLayer(Robot):
             self._commanded.popleft()
 
     def _watch_here(self) -> None:
-        """After a hold: the arm is meant to stay where it is measured now."""
+        """After a hold: the arm is meant to stay where it is measured now, and the next command
+        starts from there at rest. Continuing from the target before the hold asked a lagging
+        arm for more than one period of motion at once (measured: a driver refused 12 commands
+        in a row after a 1 s stall, the arm stood still and the motion check latched)."""
+        q = np.asarray(self.robot.get_observation().joint_positions, dtype=np.float64)
+        self._last_target = np.minimum(np.maximum(q, self.lower), self.upper)
+        self._last_step = np.zeros_like(self._last_step)
         if self._commanded:
-            self._commanded_at(self.robot.get_observation().joint_positions)
+            self._commanded_at(q)
 
     def check_motion(self) -> bool:
         """Compare the measured joints with the commanded motion; latch the e-stop if they left it.

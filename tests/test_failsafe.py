@@ -205,6 +205,7 @@ def test_stand_in_refuses_two_commanders_and_too_fast_commands(stand_in):
 def test_stalled_control_loop_gets_a_watchdog_hold(stand_in, tmp_path):
     job = Deploy(tmp_path, stand_in.domain, "fault_injection.stall_after=30", "fault_injection.stall_seconds=1.0")
     rc, text, summary = job.finish(timeout=180)
+    assert "halted" in summary, text
     if summary["halted"] is not None:  # show what the stand-in saw (rejections, holds)
         seen = {k: v for k, v in stand_in.summary().items() if k != "command_times"}
         text += f"\nstand-in: {seen}"
