@@ -31,6 +31,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from robots.description import RobotDescription
 from robots.forward_kinematics import ArmModel
@@ -48,45 +49,30 @@ from robots.robot import (
 log = logging.getLogger("embodied.safety")
 
 
-@dataclass(frozen=True)
-class SafetyConfig:
-    """Limits of the safety layer (``configs/safety/*.yaml``)."""
+class SafetyConfig(BaseModel):
+    """Limits of the safety layer (the ``safety:`` section of ``configs/deploy.yaml``)."""
 
-    joint_margin: float = 0.05
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    joint_margin: float = Field(0.05, gt=0.0, le=0.5, description="rad inside each joint limit")
     """Targets keep this far inside each joint's limits, rad."""
-    velocity_scale: float = 0.5
+    velocity_scale: float = Field(0.5, gt=0.0, le=1.0, description="fraction of each joint's rated velocity")
     """Fraction of each joint's rated velocity allowed."""
-    max_acceleration: float = 10.0
+    max_acceleration: float = Field(10.0, gt=0.0, le=1000.0, description="largest joint acceleration, rad/s^2")
     """Largest joint acceleration, rad/s^2."""
-    stale_after: float = 0.2
+    stale_after: float = Field(0.2, gt=0.0, le=10.0, description="older joint states are not acted on, s")
     """An observation older than this (by its timestamp) is stale: hold, s."""
-    watchdog: float = 0.1
+    watchdog: float = Field(0.1, gt=0.0, le=10.0, description="s without a command -> hold")
     """Hold when no command arrived for this long (watchdog thread), s."""
-    workspace_margin: float = 0.0
+    workspace_margin: float = Field(0.0, ge=0.0, le=0.5, description="shrinks the end-effector box, m")
     """The end-effector box of the description shrunk by this much on every side, m."""
-    path_tolerance: float = 0.15
+    path_tolerance: float = Field(0.15, gt=0.0, le=3.0, description="rad off the commanded motion -> e-stop")
     """Largest distance of any measured joint from the commanded motion before the e-stop
     latches ("unexpected motion"), rad."""
-    tracking_window: float = 0.3
+    tracking_window: float = Field(0.3, gt=0.0, le=10.0, description="commands this recent bound the motion, s")
     """A real arm follows its commands late (driver cycle, interpolation, network: 10-120 ms
     on ros2_control arms); a joint counts as on the commanded motion while it lies between
     the targets commanded within this many seconds, s."""
-
-    def __post_init__(self) -> None:
-        for name in (
-            "joint_margin",
-            "max_acceleration",
-            "stale_after",
-            "watchdog",
-            "path_tolerance",
-            "tracking_window",
-        ):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"safety.{name} must be > 0, got {getattr(self, name)}")
-        if not 0 < self.velocity_scale <= 1:
-            raise ValueError(f"safety.velocity_scale must be in (0, 1], got {self.velocity_scale}")
-        if self.workspace_margin < 0:
-            raise ValueError(f"safety.workspace_margin must be >= 0, got {self.workspace_margin}")
 
 
 HARD_LIMITS = SafetyConfig(

@@ -13,6 +13,7 @@ import gymnasium as gym
 
 from sims.observation import ObservationLayout
 from sims.tasks import TASKS
+from sims.tasks.base import Task
 
 
 def _register_all() -> list[str]:
@@ -34,18 +35,27 @@ ENV_IDS: list[str] = _register_all()
 """Every registered environment id."""
 
 
+def task_class(env_id: str) -> type[Task]:
+    """The task behind one of our env ids (its ``config_class`` is the schema of the skill's ``task``).
+
+    Raises:
+        ValueError: not one of :data:`ENV_IDS`.
+    """
+    if env_id not in ENV_IDS:
+        raise ValueError(f"{env_id!r} is not one of our envs ({', '.join(ENV_IDS)})")
+    return TASKS[gym.spec(env_id).kwargs["task"]]
+
+
 def observation_layout(env_id: str, task_config: Mapping[str, Any] | None = None) -> ObservationLayout:
     """The observation layout of one of our env ids with ``task_config`` (the skill's ``task``).
 
     Raises:
         ValueError: not one of :data:`ENV_IDS`, or a bad task setting.
     """
-    if env_id not in ENV_IDS:
-        raise ValueError(f"{env_id!r} is not one of our envs ({', '.join(ENV_IDS)})")
     from sims.config import from_mapping
 
-    task = TASKS[gym.spec(env_id).kwargs["task"]]
+    task = task_class(env_id)
     return task.layout(from_mapping(task.config_class, dict(task_config or {})))
 
 
-__all__ = ["ENV_IDS", "observation_layout"]
+__all__ = ["ENV_IDS", "observation_layout", "task_class"]

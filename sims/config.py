@@ -1,48 +1,53 @@
 """Typed configuration of the simulated world (the schema behind ``configs/{sim,scene,camera}``).
 
-Every field is documented; the YAML files under ``configs/`` restate these defaults so a
-user can read them, and a test keeps the two in step.
+Each class is a pydantic model: the one rule per key, checked when a job's config is
+composed (``embodied.common.config_schema`` uses these models for those sections) and again
+when a class is built directly. Every field is documented with its unit; the YAML files under
+``configs/`` restate these defaults so a user can read them, and a test keeps the two in step.
 """
 
-from __future__ import annotations
-
 import math
-from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
+class ConfigModel(BaseModel):
+    """A configuration section: unknown keys and non-finite numbers are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
 
 
-@dataclass
-class SimConfig:
+class SimConfig(ConfigModel):
     """Physics engine settings."""
 
-    timestep: float = 0.005
-    """Physics step, s. 200 Hz: 8 steps per 25 Hz control period (see README, Physics)."""
-    substeps: int = 8
+    timestep: float = Field(0.005, gt=0.0, le=0.1, description="physics step, s")
+    """Physics step, s. 200 Hz: 8 steps per 25 Hz control period (see docs/simulation.md)."""
+    substeps: StrictInt = Field(8, ge=1, le=1000, description="physics steps per control period")
     """Physics steps per control period; timestep * substeps must equal the robot's control period."""
-    solver_iterations: int = 20
+    solver_iterations: StrictInt = Field(20, ge=1, le=1000, description="constraint-solver iterations per step")
     """Constraint-solver iterations per physics step (PyBullet's default is 50)."""
-    position_gain: float = 0.2
+    position_gain: float = Field(0.2, gt=0.0, le=1.0, description="joint position-control gain, (0, 1]")
     """Joint position-control gain: the fraction of the position error the motor removes per
     physics step. 0.2 over 8 steps settles a 5 cm end-effector move within ~3 mm in two
     control periods (panda-gym: 0.1 over 20 steps, ~7 mm)."""
-    gravity: float = -9.81
+    gravity: float = Field(-9.81, ge=-100.0, le=100.0, description="gravity along world z, m/s^2")
     """Gravity along world z, m/s^2."""
-    gui: bool = False
+    gui: StrictBool = Field(False, description="open PyBullet's window instead of running headless")
     """Open PyBullet's GUI window instead of running headless (DIRECT)."""
-
-    def __post_init__(self) -> None:
-        _require(self.timestep > 0 and math.isfinite(self.timestep), f"sim.timestep must be > 0, got {self.timestep}")
-        _require(self.substeps >= 1, f"sim.substeps must be >= 1, got {self.substeps}")
-        _require(self.solver_iterations >= 1, f"sim.solver_iterations must be >= 1, got {self.solver_iterations}")
-        _require(0 < self.position_gain <= 1, f"sim.position_gain must be in (0, 1], got {self.position_gain}")
 
     @property
     def control_period(self) -> float:
@@ -50,115 +55,112 @@ class SimConfig:
         return self.timestep * self.substeps
 
 
-@dataclass
-class CubeConfig:
+class CubeConfig(ConfigModel):
     """One named cube of the scene."""
 
-    name: str
-    """Name used everywhere (planner, reports): e.g. ``red_cube``."""
-    rgba: tuple[float, float, float, float]
-    """Colour, each channel in [0, 1]."""
+    name: str = Field(min_length=1, description="name used by the planner and reports, e.g. red_cube")
+    rgba: tuple[Unit, Unit, Unit, Unit] = Field(description="colour, each channel in [0, 1]")
 
 
 def _default_cubes() -> list[CubeConfig]:
     return [
-        CubeConfig("red_cube", (0.85, 0.12, 0.12, 1.0)),
-        CubeConfig("green_cube", (0.15, 0.7, 0.2, 1.0)),
-        CubeConfig("blue_cube", (0.12, 0.3, 0.85, 1.0)),
-        CubeConfig("yellow_cube", (0.95, 0.8, 0.1, 1.0)),
+        CubeConfig(name="red_cube", rgba=(0.85, 0.12, 0.12, 1.0)),
+        CubeConfig(name="green_cube", rgba=(0.15, 0.7, 0.2, 1.0)),
+        CubeConfig(name="blue_cube", rgba=(0.12, 0.3, 0.85, 1.0)),
+        CubeConfig(name="yellow_cube", rgba=(0.95, 0.8, 0.1, 1.0)),
     ]
 
 
-@dataclass
-class SceneConfig:
+Positive = Annotated[float, Field(gt=0.0)]
+
+
+class SceneConfig(ConfigModel):
     """The tabletop scene: a table in front of the robot with named cubes on it."""
 
-    name: str = "tabletop"
-    """Scene name, as written in reports."""
-    table_center: tuple[float, float] = (0.5, 0.0)
+    name: str = Field("tabletop", description="scene name, as written in reports")
+    table_center: tuple[float, float] = Field((0.5, 0.0), description="(x, y) of the table top's centre, world, m")
     """(x, y) of the table top's centre in the world frame, m. The top surface is at z = 0."""
-    table_size: tuple[float, float] = (0.5, 0.7)
-    """Extent of the table top along x and y, m."""
-    table_height: float = 0.4
-    """Distance from the floor to the table top, m (the floor is at z = -table_height)."""
-    cube_size: float = 0.04
-    """Edge length of every cube, m."""
-    cube_mass: float = 0.1
-    """Mass of each cube, kg."""
-    cube_friction: float = 0.8
+    table_size: tuple[Positive, Positive] = Field((0.5, 0.7), description="table top extent along x and y, m")
+    table_height: float = Field(0.4, gt=0.0, le=2.0, description="floor to table top, m")
+    cube_size: float = Field(0.04, gt=0.0, le=0.2, description="edge length of every cube, m")
+    cube_mass: float = Field(0.1, gt=0.0, le=10.0, description="mass of each cube, kg")
+    cube_friction: float = Field(0.8, ge=0.0, le=10.0, description="lateral friction of cubes and table")
     """Lateral friction coefficient of cubes (the table uses 0.8 too; fingers 1.0)."""
-    cubes: list[CubeConfig] = field(default_factory=_default_cubes)
-    """The cubes in the scene, with their names and colours."""
-    edge_margin: float = 0.06
-    """Cubes are placed at least this far from the table edge, m."""
-    min_separation: float = 0.08
+    cubes: list[CubeConfig] = Field(default_factory=_default_cubes, min_length=1, description="names and colours")
+    edge_margin: float = Field(0.06, ge=0.0, description="cubes are placed at least this far from the edge, m")
+    min_separation: float = Field(0.08, gt=0.0, description="smallest centre distance of placed cubes, m")
     """Smallest distance between the centres of two placed cubes, m (room for the gripper)."""
+    settle_steps: StrictInt = Field(5, ge=0, le=1000, description="physics steps the placed cubes settle")
+    """Physics steps :meth:`sims.world.World.settle` runs after the cubes are placed, so that
+    they rest on the table before the camera looks (the jobs settle after every reset; the
+    training envs start from the placement itself)."""
 
-    def __post_init__(self) -> None:
-        self.cubes = [c if isinstance(c, CubeConfig) else CubeConfig(**c) for c in self.cubes]
+    @model_validator(mode="after")
+    def _consistent(self) -> "SceneConfig":
         names = [c.name for c in self.cubes]
-        _require(len(set(names)) == len(names), f"scene.cubes has duplicate names: {names}")
-        _require(all(s > 0 for s in self.table_size), f"scene.table_size must be positive, got {self.table_size}")
-        _require(self.cube_size > 0, f"scene.cube_size must be > 0, got {self.cube_size}")
-        _require(self.cube_mass > 0, f"scene.cube_mass must be > 0, got {self.cube_mass}")
-        _require(
-            self.min_separation >= self.cube_size * math.sqrt(2),
-            f"scene.min_separation ({self.min_separation}) must be at least a cube diagonal "
-            f"({self.cube_size * math.sqrt(2):.3f}) so cubes cannot overlap",
-        )
-        free = [s - 2 * self.edge_margin for s in self.table_size]
-        _require(all(f > 0 for f in free), "scene.edge_margin leaves no room on the table")
+        if len(set(names)) != len(names):
+            raise ValueError(f"scene.cubes has duplicate names: {names}")
+        diagonal = self.cube_size * math.sqrt(2)
+        if self.min_separation < diagonal:
+            raise ValueError(
+                f"scene.min_separation ({self.min_separation}) must be at least a cube diagonal "
+                f"({diagonal:.3f}) so cubes cannot overlap"
+            )
+        if any(s - 2 * self.edge_margin <= 0 for s in self.table_size):
+            raise ValueError("scene.edge_margin leaves no room on the table")
+        return self
 
 
-@dataclass
-class CameraConfig:
+class CameraConfig(ConfigModel):
     """A pinhole camera looking at the scene (OpenGL conventions, vertical field of view)."""
 
-    width: int = 224
-    """Image width, pixels."""
-    height: int = 224
-    """Image height, pixels."""
-    fov: float = 50.0
-    """Vertical field of view, degrees."""
-    near: float = 0.05
-    """Near clipping plane, m."""
-    far: float = 3.0
-    """Far clipping plane, m."""
-    eye: tuple[float, float, float] = (0.5, 0.0, 1.0)
+    width: StrictInt = Field(224, ge=16, le=4096, description="image width, pixels")
+    height: StrictInt = Field(224, ge=16, le=4096, description="image height, pixels")
+    fov: float = Field(50.0, gt=1.0, lt=179.0, description="vertical field of view, degrees")
+    near: float = Field(0.05, gt=0.0, description="near clipping plane, m")
+    far: float = Field(3.0, gt=0.0, le=100.0, description="far clipping plane, m (> near)")
+    eye: tuple[float, float, float] = Field((0.5, 0.0, 1.0), description="camera position, world frame, m")
     """Camera position in the world frame, m (default: 1 m straight above the table centre)."""
-    target: tuple[float, float, float] = (0.5, 0.0, 0.0)
-    """Point the camera looks at, world frame, m."""
-    up: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    target: tuple[float, float, float] = Field((0.5, 0.0, 0.0), description="point looked at, world frame, m")
+    up: tuple[float, float, float] = Field((1.0, 0.0, 0.0), description="image up direction, world frame")
     """Up direction of the image, world frame (default: image top = far, image left = robot's left)."""
 
-    def __post_init__(self) -> None:
-        _require(self.width > 0 and self.height > 0, f"camera size must be positive, got {self.width}x{self.height}")
-        _require(0 < self.fov < 180, f"camera.fov must be in (0, 180) degrees, got {self.fov}")
-        _require(0 < self.near < self.far, f"camera needs 0 < near < far, got near={self.near} far={self.far}")
+    @field_validator("far")
+    @classmethod
+    def _far_beyond_near(cls, far: float, info: ValidationInfo) -> float:
+        near = info.data.get("near")
+        if near is not None and not far > near:
+            raise ValueError(f"must be greater than near ({near})")
+        return far
 
 
-T = TypeVar("T")
+T = TypeVar("T", bound=BaseModel)
 
 
 def from_mapping(cls: type[T], values: Any) -> T:
     """Build config ``cls`` from a dict (or return a config object as is).
 
-    Values are type-checked against the schema (OmegaConf structured configs), so
-    ``timestep="oops"`` or an unknown key fails with a message naming the field.
-
     Raises:
-        ValueError: unknown field, wrong type, or a value the schema rejects.
+        ValueError: unknown field, wrong type, or a value the schema rejects, in one line
+            naming the field.
     """
     if isinstance(values, cls):
         return values
     if values is None:
         return cls()
-    values = dict(values)
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(known)}")
+    if OmegaConf.is_config(values):
+        values = OmegaConf.to_container(values, resolve=True)
     try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), values))  # type: ignore[return-value]
-    except OmegaConfBaseException as exc:
-        raise ValueError(f"bad {cls.__name__} value: {str(exc).splitlines()[0]}") from None
+        return cls.model_validate(dict(values))
+    except ValidationError as exc:
+        raise ValueError(f"bad {cls.__name__}: {first_error(exc)}") from None
+
+
+def first_error(exc: ValidationError) -> str:
+    """``key: message`` of the first error of a pydantic validation, on one line."""
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{key}: {message}" if key else message

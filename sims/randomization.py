@@ -10,64 +10,52 @@ the same thing with and without randomisation.
 All draws come from the env's own seeded generator: same seed, same physics, same noise.
 """
 
-from __future__ import annotations
-
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import gymnasium as gym
 import numpy as np
+from pydantic import Field, StrictInt, model_validator
 
-from sims.config import _require, from_mapping
+from sims.config import ConfigModel, from_mapping
 
-
-def _range(name: str, value: tuple[float, float], low: float = 0.0) -> None:
-    _require(
-        len(value) == 2 and low <= value[0] <= value[1] and np.isfinite(value).all(),
-        f"randomization.{name} must be [min, max] with {low} <= min <= max, got {list(value)}",
-    )
+Scale = Annotated[float, Field(ge=1e-3, le=100.0)]
+NonNegative = Annotated[float, Field(ge=0.0, le=100.0)]
 
 
-@dataclass
-class RandomizationConfig:
+class RandomizationConfig(ConfigModel):
     """What varies between episodes and steps (the schema behind ``configs/randomization``).
 
-    Ranges are ``(min, max)``, drawn uniformly once per episode. A range of ``(1, 1)`` (for
-    scales) or ``(0, 0)`` and a noise of 0 switch that part off.
+    Ranges are ``[min, max]``, drawn uniformly once per episode. A range of ``[1, 1]`` (for
+    scales) or ``[0, 0]`` and a noise of 0 switch that part off.
     """
 
-    friction_scale: tuple[float, float] = (0.7, 1.3)
+    friction_scale: tuple[Scale, Scale] = Field((0.7, 1.3), description="factor on cube and table friction")
     """Factor on the cubes' and the table's lateral friction (nominal 0.8)."""
-    mass_scale: tuple[float, float] = (0.7, 1.5)
+    mass_scale: tuple[Scale, Scale] = Field((0.7, 1.5), description="factor on each cube's mass")
     """Factor on each cube's mass (nominal ``scene.cube_mass``)."""
-    object_damping: tuple[float, float] = (0.0, 0.2)
+    object_damping: tuple[NonNegative, NonNegative] = Field((0.0, 0.2), description="cubes' damping")
     """Linear and angular damping of the cubes (PyBullet's default is 0.04)."""
-    joint_damping: tuple[float, float] = (0.0, 0.5)
+    joint_damping: tuple[NonNegative, NonNegative] = Field((0.0, 0.5), description="arm joints' damping, N*m*s/rad")
     """Viscous damping of the arm's joints, N*m*s/rad."""
-    actuator_gain_scale: tuple[float, float] = (0.7, 1.3)
+    actuator_gain_scale: tuple[Scale, Scale] = Field((0.7, 1.3), description="factor on sim.position_gain")
     """Factor on the joint position-control gain (``sim.position_gain``): a softer or stiffer servo."""
-    observation_noise: float = 0.002
+    observation_noise: float = Field(0.002, ge=0.0, le=1.0, description="std of observation noise, m or m/s")
     """Std of Gaussian noise on the observation vector and the achieved goal (m, m/s)."""
-    action_noise: float = 0.05
+    action_noise: float = Field(0.05, ge=0.0, le=1.0, description="std of action noise, [-1, 1] units")
     """Std of Gaussian noise on each action component, in the action's [-1, 1] units."""
-    latency: int = 2
+    latency: StrictInt = Field(2, ge=0, le=10, description="largest action delay, control periods")
     """Largest delay between sending an action and the arm executing it, control periods;
     each episode draws a delay in 0..latency."""
 
-    def __post_init__(self) -> None:
-        for name in ("friction_scale", "mass_scale", "actuator_gain_scale"):
-            _range(name, getattr(self, name), low=1e-3)
-        for name in ("object_damping", "joint_damping"):
-            _range(name, getattr(self, name))
-        _require(
-            self.observation_noise >= 0, f"randomization.observation_noise must be >= 0, got {self.observation_noise}"
-        )
-        _require(self.action_noise >= 0, f"randomization.action_noise must be >= 0, got {self.action_noise}")
-        _require(
-            isinstance(self.latency, int) and 0 <= self.latency <= 10,
-            f"randomization.latency must be an integer number of control periods in 0..10, got {self.latency}",
-        )
+    @model_validator(mode="after")
+    def _ordered(self) -> "RandomizationConfig":
+        for name in ("friction_scale", "mass_scale", "object_damping", "joint_damping", "actuator_gain_scale"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"randomization.{name} must be [min, max] with min <= max, got {[low, high]}")
+        return self
 
 
 @dataclass(frozen=True)

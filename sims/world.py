@@ -90,5 +90,9 @@ class TabletopWorld:
         self.robot.reset(getattr(self.description, pose), gripper_width=gripper_width)
         self.scene.reset(rng)
 
+    def settle(self) -> None:
+        """Let the freshly placed cubes come to rest (``scene.settle_steps`` physics steps)."""
+        self.client.step(self.scene.config.settle_steps)
+
     def close(self) -> None:
         self.client.close()

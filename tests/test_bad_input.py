@@ -49,7 +49,7 @@ CASES = [
     (["run", STACK, "planner=gpt9"], "planner=gpt9: no such choice; choose one of grounded, llm, vlm"),
     (["deploy", STACK, "connect_timeout=-1"], "connect_timeout must be a positive number"),
     (["deploy", STACK, "safety.velocity_scale=1.0"], "looser than a real robot allows"),
-    (["deploy", STACK, "safety.path_tolerance=0"], "path_tolerance must be > 0"),
+    (["deploy", STACK, "safety.path_tolerance=0"], "safety.path_tolerance must be a positive number"),
     (["deploy", STACK, "domain=233"], "dds.domain must be an integer in 0..232"),
     (["estop", "wait=0"], "wait must be a positive number"),
     (["eval-skill", "push", "episodes=0"], "episodes must be a positive integer"),

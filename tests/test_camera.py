@@ -53,7 +53,7 @@ def test_left_of_the_robot_is_left_in_the_image(world):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"fov": 0}, "fov"), ({"near": 2.0, "far": 1.0}, "near < far"), ({"width": 0}, "positive")],
+    [({"fov": 0}, "fov"), ({"near": 2.0, "far": 1.0}, "greater than near"), ({"width": 0}, "width")],
 )
 def test_bad_camera_config_is_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):

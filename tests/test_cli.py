@@ -43,7 +43,9 @@ def test_demo_is_deterministic_by_seed(tmp_path, capsys):
     [
         (["demo", "pick=purple_cube"], "pick='purple_cube' is not a cube"),
         (["demo", "place_on=red_cube"], "cannot stack red_cube on itself"),
-        (["demo", "sim.timestep=oops"], "could not be converted to Float"),
+        (["demo", "sim.timestep=oops"], "sim.timestep must be a finite number, got 'oops'"),
+        (["demo", "scene.cube_size=-1"], "scene.cube_size must be a positive number"),
+        (["demo", "camera.near=9"], "camera.far must be greater than near (9"),
         (["demo", "no_such_key=1"], "unknown key 'no_such_key'"),
         (["demo", "seed"], "not of the form key=value"),
         (["demo", "sim.substeps=3"], "control period"),
@@ -92,11 +94,11 @@ def test_subcommand_help_lists_main_options_with_defaults(command, expected, cap
 
 
 def test_configs_restate_the_schema_defaults():
-    """configs/*.yaml and the dataclass defaults must not drift apart."""
-    from dataclasses import asdict
-
+    """configs/*.yaml and the schema models' defaults must not drift apart."""
     import yaml
 
+    from embodied.learning.prior_config import PriorConfig
+    from robots.safety import SafetyConfig
     from sims.config import CameraConfig, SceneConfig, SimConfig
     from sims.randomization import RandomizationConfig
 
@@ -108,5 +110,9 @@ def test_configs_restate_the_schema_defaults():
         ("randomization/default.yaml", RandomizationConfig),
     ]:
         data = yaml.safe_load((root / path).read_text())
-        defaults = json.loads(json.dumps(asdict(cls())))  # tuples -> lists
+        defaults = cls().model_dump(mode="json")  # tuples -> lists
         assert data == defaults, path
+    deploy = yaml.safe_load((root / "deploy.yaml").read_text())["safety"]
+    assert deploy == SafetyConfig().model_dump()
+    for path in (root / "skill").glob("*.yaml"):  # every prior setting a skill states is a known key
+        PriorConfig(**yaml.safe_load(path.read_text())["prior"])

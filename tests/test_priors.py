@@ -55,7 +55,7 @@ def test_prior_is_batched_row_by_row():
 
 
 def test_prior_rejects_unknown_kind_and_wrong_action_size():
-    with pytest.raises(ValueError, match="unknown prior"):
+    with pytest.raises(ValueError, match="kind"):
         PriorConfig(kind="juggle")
     with pytest.raises(ValueError, match="action dims"):
         prior_action(torch.zeros(1, 20), torch.zeros(1, 3), ObsLayout(), PriorConfig(kind="push"), 4)

@@ -79,7 +79,7 @@ def test_pick_place_goals_cover_table_air_and_stacks():
 def test_pick_place_config_is_validated():
     with pytest.raises(ValueError, match="needs distractors >= 1"):
         gym.make("embodied/PickPlace-v0", task_config={"on_cube_goal_prob": 0.5})
-    with pytest.raises(ValueError, match="sum to <= 1"):
+    with pytest.raises(ValueError, match="on_cube_goal_prob must be <= 1"):
         gym.make(
             "embodied/PickPlace-v0", task_config={"table_goal_prob": 0.8, "on_cube_goal_prob": 0.5, "distractors": 1}
         )

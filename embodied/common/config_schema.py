@@ -6,18 +6,34 @@ one line naming the key, the value and what is allowed (exit status 2), never a 
 deep in a job and never a silent default.
 
 Each model lists the keys that users set and the ranges that keep a job bounded in steps,
-time and memory; sections whose classes validate themselves (the safety layer's
-:class:`robots.safety.SafetyConfig`, the simulator's dataclasses) are checked by building
-those classes here, so there is one rule per key. Keys not modelled here pass through.
+time and memory. The config groups that belong to a lower layer are that layer's own model,
+used here as the section's type, so there is one rule per key: ``sim``, ``scene``, ``camera``
+(:mod:`sims.config`), ``randomization`` (:mod:`sims.randomization`), a skill's ``task``
+(:mod:`sims.tasks`) and ``prior`` (:mod:`embodied.learning.priors`), ``safety``
+(:mod:`robots.safety`). Keys not modelled here pass through.
 """
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from embodied.learning.prior_config import PriorConfig
+from robots.safety import SafetyConfig
+from sims.config import CameraConfig, SceneConfig, SimConfig
+from sims.randomization import RandomizationConfig
 
 Seed = StrictInt
 """Seeds are non-negative integers (NumPy's generators refuse negative ones)."""
@@ -57,24 +73,6 @@ def _writable_file(value: Any) -> Any:
     return value
 
 
-class Camera(_Section):
-    """A pinhole camera (``configs/camera/``)."""
-
-    width: StrictInt = Field(ge=16, le=4096, description="image width, pixels")
-    height: StrictInt = Field(ge=16, le=4096, description="image height, pixels")
-    fov: float = Field(gt=1.0, lt=179.0, description="vertical field of view, degrees")
-    near: float = Field(gt=0.0, description="near clipping plane, m")
-    far: float = Field(gt=0.0, le=100.0, description="far clipping plane, m (> near)")
-
-    @field_validator("far")
-    @classmethod
-    def _far_beyond_near(cls, far: float, info) -> float:  # noqa: ANN001
-        near = info.data.get("near")
-        if near is not None and not far > near:
-            raise ValueError(f"must be greater than near ({near})")
-        return far
-
-
 class Planner(_Section):
     """``configs/planner/``: only the keys every planner shares are checked here."""
 
@@ -86,7 +84,9 @@ class Scene(_Section):
 
     seed: Seed = Field(ge=0, le=2**32 - 1, description="places the cubes; same seed, same scene")
     hide: list[str] = Field(default_factory=list, description="cube names to leave out")
-    camera: Camera | None = None
+    sim: SimConfig | None = None
+    scene: SceneConfig | None = None
+    camera: CameraConfig | None = None
     planner: Planner | None = None
 
 
@@ -106,6 +106,26 @@ class Controller(_Section):
     release_steps: StrictInt = Field(8, ge=1, le=1000, description="control steps the gripper opens, arm still")
     settle_steps: StrictInt = Field(10, ge=1, le=1000, description="control steps before checking from the camera")
     push_leg: float = Field(0.08, ge=0.01, le=0.5, description="longest single push toward a via point, m")
+    side_gap: float = Field(0.07, ge=0.04, le=0.3, description="centre distance for next to / left of / ..., m")
+    edge_margin: float = Field(0.03, ge=0.0, le=0.2, description="goals keep this far from the table edge, m")
+    min_move: float = Field(0.06, ge=0.0, le=0.3, description="region goals lie at least this far away, m")
+    move_tolerance: float = Field(0.01, gt=0.0, le=0.1, description="scripted moves (clearing the view) stop here, m")
+
+
+class Skills(_Section):
+    """``configs/skills/``: where the controller's skills come from and how they run."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    source: Literal["learned", "scripted"] = Field(description="learned (shipped policies) | scripted (priors)")
+    checkpoints: dict[str, str] = Field(default_factory=dict, description="skill -> SB3 zip overriding the shipped")
+    stop_tolerance: dict[str, Annotated[float, Field(gt=0.0, le=0.2)]] = Field(
+        default_factory=dict, description="skill -> it stops this close to its goal, m"
+    )
+    max_open_width: float | None = Field(None, gt=0.0, le=0.2, description="gripper opening cap, m")
+    prior_overrides: dict[str, PriorConfig] = Field(
+        default_factory=dict, description="skill -> prior settings changed at execution time"
+    )
 
 
 class Run(Scene):
@@ -113,8 +133,9 @@ class Run(Scene):
 
     video: StrictBool = Field(description="write run.mp4 (a captioned video of the run)")
     video_every: StrictInt = Field(1, ge=1, le=1000, description="one video frame per this many control steps")
-    video_camera: Camera | None = None
+    video_camera: CameraConfig | None = None
     controller: Controller
+    skills: Skills
     run_dir: str | None = Field(None, description="output folder (null: runs/<job>/<date>-<time>-seed<N>)")
 
     _run_dir = field_validator("run_dir")(classmethod(lambda cls, v: _writable_dir(v)))
@@ -176,7 +197,7 @@ class FaultInjection(_Section):
 
 
 class Deploy(Run):
-    """``configs/deploy.yaml`` (the safety section is checked by SafetyConfig itself)."""
+    """``configs/deploy.yaml``."""
 
     target: str = Field(description="ros2: an arm behind a ROS 2 driver | sim: the dry run only")
     connect_timeout: float = Field(gt=0.0, le=600.0, description="seconds to wait for the first joint state")
@@ -184,20 +205,9 @@ class Deploy(Run):
     confirm: StrictBool | None = Field(
         None, description="null: ask on stdin; true: move without asking; false: dry run only"
     )
-    safety: dict
+    safety: SafetyConfig
     dds: Dds
     fault_injection: FaultInjection
-
-    @field_validator("safety")
-    @classmethod
-    def _safety(cls, values: dict) -> dict:
-        from robots.safety import SafetyConfig
-
-        try:
-            SafetyConfig(**values)
-        except TypeError as exc:
-            raise ValueError(str(exc).replace("__init__() got ", "")) from None
-        return values
 
 
 class FakeArm(_Section):
@@ -213,6 +223,27 @@ class FakeArm(_Section):
     _stats = field_validator("stats")(classmethod(lambda cls, v: _writable_file(v)))
 
 
+class Skill(_Section):
+    """``configs/skill/``: one skill's environment, task settings, prior and budget."""
+
+    name: str = Field(description="the skill's name (file name under configs/skill/)")
+    env_id: str = Field(description="gymnasium id, e.g. embodied/Push-v0")
+    task: dict = Field(default_factory=dict, description="the env's task settings (sims.tasks)")
+    prior: PriorConfig = Field(default_factory=PriorConfig, description="the scripted prior under the policy")
+    total_steps: StrictInt = Field(ge=1, le=10**9, description="default training budget, env steps")
+
+    @field_validator("task")
+    @classmethod
+    def _task(cls, task: dict, info: ValidationInfo) -> dict:
+        """Our envs' task settings are checked by the task's own model (panda-gym's pass through)."""
+        env_id = str(info.data.get("env_id", ""))
+        if env_id.startswith("embodied/"):
+            from sims import task_class
+
+            task_class(env_id).config_class.model_validate(task)
+        return task
+
+
 class Train(_Section):
     """``configs/train.yaml``."""
 
@@ -226,7 +257,9 @@ class Train(_Section):
     device: str = Field("auto", description="auto | cpu | cuda")
     resume: str | None = Field(None, description="a run folder (or its last.zip) to continue")
     run_dir: str | None = Field(None, description="output folder (null: runs/train/<skill>/<date>-<time>-seed<N>)")
-    video_camera: Camera | None = None
+    video_camera: CameraConfig | None = None
+    skill: Skill
+    randomization: RandomizationConfig
 
     _run_dir = field_validator("run_dir")(classmethod(lambda cls, v: _writable_dir(v)))
 
@@ -241,6 +274,8 @@ class EvalSkill(_Section):
     video: StrictBool = Field(description="write eval.mp4 of the first episodes")
     device: str = Field("cpu", description="auto | cpu | cuda")
     run_dir: str | None = Field(None, description="output folder for the video")
+    skill: Skill
+    randomization: RandomizationConfig
 
     _run_dir = field_validator("run_dir")(classmethod(lambda cls, v: _writable_dir(v)))
 
@@ -294,6 +329,8 @@ def validate(job: str, values: dict) -> None:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         value = _lookup(values, err["loc"])
+        if isinstance(value, dict):  # a rule across keys of one section: its message names them
+            raise ValueError(f"{key}: {_rule(err, False)}") from None
         shown = "" if value is None else str(value)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         info = _field(schema, err["loc"])

@@ -96,6 +96,9 @@ class Controller:
             table_center=tuple(float(v) for v in sc.table_center),
             table_size=tuple(float(v) for v in sc.table_size),
             object_size=float(sc.config.cube_size),
+            side_gap=self.config.side_gap,
+            edge_margin=self.config.edge_margin,
+            min_move=self.config.min_move,
         )
         self._caption = ""
         self._steps = 0
@@ -177,7 +180,7 @@ class Controller:
             self.world.robot,
             target,
             width,
-            MotionConfig(max_steps=max_steps, tolerance=0.01),
+            MotionConfig(max_steps=max_steps, tolerance=self.config.move_tolerance),
             on_step=lambda _: self._tick(),
         )
 

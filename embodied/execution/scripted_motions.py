@@ -8,9 +8,9 @@ check that grasping and carrying are physically sound.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from robots.robot import Robot, RobotAction
 
@@ -18,25 +18,30 @@ StepCallback = Callable[[str], None]
 """Called after every control step with a short label of the current motion."""
 
 
-@dataclass(frozen=True)
-class MotionConfig:
+class MotionConfig(BaseModel):
     """Tolerances and timing of scripted motions."""
 
-    tolerance: float = 0.004
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    tolerance: float = Field(0.004, gt=0.0, le=0.1, description="a move is done this close to its target, m")
     """A move is done when the end effector is this close to its target, m."""
-    max_steps: int = 75
+    max_steps: int = Field(75, ge=1, le=10_000, description="control steps before a move gives up")
     """Give up a single move after this many control steps (3 s at 25 Hz)."""
-    grasp_steps: int = 10
+    grasp_steps: int = Field(10, ge=1, le=1000, description="control steps closing or opening the gripper")
     """Control steps spent closing or opening the gripper."""
-    approach_height: float = 0.12
+    approach_height: float = Field(0.12, ge=0.0, le=0.5, description="approach height above an object, m")
     """Height above an object's centre at which the gripper approaches it, m."""
+
+
+DEFAULT_MOTION = MotionConfig()
+"""The defaults above (a frozen model, so one instance serves every call)."""
 
 
 def move_to(
     robot: Robot,
     target: Sequence[float],
     gripper_width: float | None = None,
-    config: MotionConfig = MotionConfig(),
+    config: MotionConfig = DEFAULT_MOTION,
     label: str = "move",
     on_step: StepCallback | None = None,
 ) -> bool:
@@ -66,7 +71,7 @@ def grasp(
     robot: Robot,
     position: Sequence[float],
     open_width: float,
-    config: MotionConfig = MotionConfig(),
+    config: MotionConfig = DEFAULT_MOTION,
     on_step: StepCallback | None = None,
 ) -> bool:
     """Top-down grasp of the object centred at ``position``, then lift it by ``approach_height``.
@@ -87,7 +92,7 @@ def pick_and_place(
     pick: Sequence[float],
     place: Sequence[float],
     open_width: float,
-    config: MotionConfig = MotionConfig(),
+    config: MotionConfig = DEFAULT_MOTION,
     on_step: StepCallback | None = None,
 ) -> bool:
     """Grasp the object centred at ``pick``; release it with its centre at ``place``.

@@ -78,7 +78,7 @@ class Session:
         """New cube placement (interactive ``reset``)."""
         self.seed = seed
         self.world.reset(np.random.default_rng(seed))
-        self.world.client.step(5)
+        self.world.settle()
         self.controller.forget()
 
     def close(self) -> None:

@@ -239,5 +239,9 @@ def library_from_config(skills_cfg: Any) -> SkillLibrary:
 
     c = OmegaConf.to_container(skills_cfg, resolve=True) if not isinstance(skills_cfg, dict) else skills_cfg
     return SkillLibrary(
-        c.get("source", "learned"), c.get("checkpoints"), None, c.get("prior_overrides"), c.get("max_open_width")
+        c.get("source", "learned"),
+        c.get("checkpoints"),
+        c.get("stop_tolerance"),
+        c.get("prior_overrides"),
+        c.get("max_open_width"),
     )

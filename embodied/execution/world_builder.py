@@ -31,5 +31,5 @@ def build_world(cfg: DictConfig):
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     world.reset(np.random.default_rng(cfg.seed))
-    world.client.step(5)
+    world.settle()
     return world

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-PRIORS = ("none", "reach", "push", "pick_place")
-"""Names accepted by :func:`prior_action`."""
+from embodied.learning.prior_config import PriorConfig
 
 
 @dataclass(frozen=True)
@@ -36,40 +35,6 @@ class ObsLayout:
     """Index of the object position (3); None when there is no object."""
     table_z: float = 0.0
     """Height of the table top in the world frame, m."""
-
-
-@dataclass(frozen=True)
-class PriorConfig:
-    """Gains and clearances of the scripted priors (metres unless stated)."""
-
-    kind: str = "none"
-    """Which prior: "none" (pure RL), "reach", "push" or "pick_place"."""
-    step: float = 0.05
-    """End-effector displacement of a unit action, m (the env's max_ee_step)."""
-    gain: float = 1.0
-    """Fraction of the remaining error corrected per step."""
-    half_size: float = 0.02
-    """Half the cube's edge."""
-    clearance: float = 0.05
-    """Height above the object's centre at which the gripper travels before descending."""
-    push_offset: float = 0.045
-    """Distance behind the cube's centre where pushing starts (along the push direction)."""
-    push_speed: float = 0.03
-    """Largest push displacement per step; slower pushes overshoot less."""
-    finger_depth: float = 0.012
-    """Distance from the end-effector point to the face of the closed fingers that pushes."""
-    align_tol: float = 0.012
-    """Lateral tolerance to the push line, and xy tolerance of a top-down approach."""
-    grasp_width: float = 0.045
-    """Gripper width below which a cube between the fingers counts as held."""
-    carry_height: float = 0.08
-    """Height above the table top of the held cube's centre while carrying."""
-
-    def __post_init__(self) -> None:
-        if self.kind not in PRIORS:
-            raise ValueError(f"unknown prior {self.kind!r}; choose one of {list(PRIORS)}")
-        if self.step <= 0:
-            raise ValueError(f"prior step must be > 0, got {self.step}")
 
 
 def _to_action(delta: torch.Tensor, cfg: PriorConfig) -> torch.Tensor:

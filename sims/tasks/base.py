@@ -7,40 +7,30 @@ robot and a scene (the split panda-gym uses), so adding a task is one file in th
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field, StrictInt
 
 from robots.robot import RobotObservation
+from sims.config import ConfigModel
 from sims.observation import ObjectState, ObservationLayout, object_state
 from sims.scene import TabletopScene
 
 
-@dataclass
-class TaskConfig:
-    """Settings shared by every goal-conditioned task."""
+class TaskConfig(ConfigModel):
+    """Settings shared by every goal-conditioned task (``task:`` in ``configs/skill/*.yaml``)."""
 
-    distance_threshold: float = 0.05
+    distance_threshold: float = Field(0.05, gt=0.0, le=1.0, description="success distance, m")
     """Success when the achieved goal is within this distance of the desired goal, m."""
-    reward_type: str = "sparse"
+    reward_type: Literal["sparse", "dense"] = Field("sparse", description="sparse | dense")
     """"sparse": 0 on success else -1 (what HER expects); "dense": minus the distance in m."""
-    max_episode_steps: int = 50
+    max_episode_steps: StrictInt = Field(50, ge=1, le=100_000, description="control steps before truncation")
     """Control steps (25 Hz) before the episode is truncated."""
-    object: str = "red_cube"
+    object: str = Field("red_cube", min_length=1, description="the cube the task is about, or random")
     """Cube the task is about, or "random" for any cube present, drawn each episode."""
-    distractors: int = 0
+    distractors: StrictInt = Field(0, ge=0, le=16, description="other cubes on the table")
     """Other cubes on the table (0-3), placed by seed; their positions join the observation."""
-
-    def __post_init__(self) -> None:
-        if not self.distance_threshold > 0:
-            raise ValueError(f"distance_threshold must be > 0, got {self.distance_threshold}")
-        if self.reward_type not in ("sparse", "dense"):
-            raise ValueError(f"reward_type must be 'sparse' or 'dense', got {self.reward_type!r}")
-        if self.max_episode_steps < 1:
-            raise ValueError(f"max_episode_steps must be >= 1, got {self.max_episode_steps}")
-        if self.distractors < 0:
-            raise ValueError(f"distractors must be >= 0, got {self.distractors}")
 
 
 class Task(ABC):

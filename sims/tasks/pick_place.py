@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from pydantic import Field, model_validator
 
 from robots.robot import RobotObservation
 from sims.tasks.base import Task, TaskConfig
 
 
-@dataclass
 class PickPlaceConfig(TaskConfig):
     """Where PickPlace goals are drawn from."""
 
-    table_goal_prob: float = 0.3
+    table_goal_prob: float = Field(0.3, ge=0.0, le=1.0, description="chance the goal rests on the table")
     """Chance that the goal rests on the table (the rest are in the air or on a cube)."""
-    on_cube_goal_prob: float = 0.0
+    on_cube_goal_prob: float = Field(0.0, ge=0.0, le=1.0, description="chance the goal is on a distractor")
     """Chance that the goal is on top of a distractor cube (needs distractors >= 1)."""
-    goal_z_max: float = 0.2
+    goal_z_max: float = Field(0.2, gt=0.0, le=1.0, description="highest goal in the air above the table, m")
     """Highest goal in the air: object centre height above the table top, m."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        p = (self.table_goal_prob, self.on_cube_goal_prob)
-        if min(p) < 0 or sum(p) > 1:
-            raise ValueError(f"table_goal_prob and on_cube_goal_prob must be >= 0 and sum to <= 1, got {p}")
+    @model_validator(mode="after")
+    def _consistent(self) -> PickPlaceConfig:
+        if self.table_goal_prob + self.on_cube_goal_prob > 1:
+            raise ValueError("table_goal_prob + on_cube_goal_prob must be <= 1")
         if self.on_cube_goal_prob > 0 and self.distractors < 1:
             raise ValueError("on_cube_goal_prob > 0 needs distractors >= 1 (a cube to stack on)")
+        return self
 
 
 class PickPlace(Task):

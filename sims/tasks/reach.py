@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from pydantic import Field
 
 from robots.robot import RobotObservation
 from sims.tasks.base import Task, TaskConfig
 
 
-@dataclass
 class ReachConfig(TaskConfig):
     """Reach settings (no object; cubes appear only as distractors)."""
 
-    goal_z_range: tuple[float, float] = (0.03, 0.3)
+    goal_z_range: tuple[float, float] = Field((0.03, 0.3), description="goal height range above the table, m")
     """Goal height range above the table top, m."""
 
 
