@@ -38,15 +38,30 @@ _REWRITES: list[tuple[str, str]] = [
     (r"\bso (?:that )?(?:it|they) (?:is|are|'s|sits|rests|ends up|lands)\b", " "),
     (r"\bfrom (?:the )?top to (?:the )?bottom\b|\btop[- ]down\b", " TOP_DOWN "),
     (r"\bfrom (?:the )?bottom to (?:the )?top\b|\bbottom[- ]up\b", " "),
-    (r"\bover (to|into|toward|towards)\b", r" \1 "),
+    (r"\bover (to|into|toward|towards|on|in|at|by|onto)\b", r" \1 "),
     (r"\b(?:on top of|on to|onto|upon|atop|over|above) (?:each other|one another)\b", " EACH_OTHER "),
     (r"\b(?:on|of) (?:each other|one another)\b", " EACH_OTHER "),
+    # The robot's own frame (docs/conventions.md): "your left" is the robot's left, +y.
+    (
+        r"\b(?:(?:to|on|at|towards?|over to|into|onto) )?(?:your|the robot's|the robots|robot's|its) "
+        rf"(left|right)(?:[- ]hand)?(?: {_SIDE})?\b",
+        r" REGION_\1 ",
+    ),
     (r"\b(?:to|on|at) the ([a-z ]+?) ?'s (left|right)(?:[- ]hand)?(?: side)?\b", r" \2_OF the \1 "),
+    (r"\b(?:to|on|onto|at|up to) the (?:very )?top of\b", " ON "),
+    # "right next to", "right on top of": an intensifier, not a direction.
+    (r"\bright (?=next to|beside|alongside|by|against|on top|onto|on\b|upon|atop|over)", " "),
+    (r"\b(?:further|farther|far) (?:away )?from (?:you|the robot|yourself|the base|me)\b", " REGION_far "),
     (
         r"\b(?:to|on|at|towards?) the (left|right)(?:[- ]hand)?(?: side)? of\b(?! the (?:table|workspace|desk))",
         r" \1_OF ",
     ),
     (r"\b(left|right) of\b(?! the (?:table|workspace|desk))", r" \1_OF "),
+    (
+        r"\b(?:(?:a (?:bit|little) )?(?:near|nearer|close|closer)(?: to)?|next to|by|toward|towards) "
+        r"(?:you|the robot|yourself|the base|me|us)\b",
+        " REGION_near ",
+    ),
     (r"\b(?:next to|beside|besides|alongside|adjacent to|close to|near to|nearby|against)\b", " NEXT_TO "),
     (r"\bby the side of\b|\bto the side of\b|\bat the side of\b", " NEXT_TO "),
     (r"\b(?:near|close to|by) (?:the )?(?:robot|base|you|me)\b", " REGION_near "),
@@ -82,6 +97,54 @@ _SEQUENCE = re.compile(
 )
 _BEFORE = re.compile(r",?\s*\b(?:but )?(?:before (?:that|this|doing (?:that|this))|but first)\b,?\s*")
 _VERB_SPLIT_WORDS = lx.PLACE_VERBS | lx.GRASP_VERBS | lx.PUSH_VERBS | lx.TOWER_VERBS | frozenset(lx.UNSUPPORTED_VERBS)
+
+
+_NORMALISE = [
+    (re.compile(p), r)
+    for p, r in [
+        (r"\b([a-z]+)[- ]colou?red\b", r"\1"),  # "cherry-colored" -> "cherry"
+        (r"\b([a-z]+)[- ](?:ish|y)\b(?=[- ])", r"\1"),  # "red-ish block" -> "red block"
+        (r"(?<=[a-z])-(?=[a-z])", " "),  # "sky-blue", "right-hand", "blood-red"
+        # Politeness that wraps a command: "for me", "if you can", "be so kind as to", "make sure".
+        (
+            r"\b(?:for (?:me|us)|if you (?:can|could|would|don't mind|do not mind)|if possible|when you can|"
+            r"when you get a chance|(?:be )?so kind as to|(?:be )?kind enough to|do me a favou?r and|"
+            r"make sure(?: that)?|see to it that|ensure(?: that)?|"
+            r"it(?:'d| would)? be (?:great|nice|good|perfect|ideal|lovely|helpful) if)\b",
+            " ",
+        ),
+        # "what I need is ...": a wish in the form of a question word.
+        (r"^what (?:i|we) (?:really )?(?:need|want|would like|'d like|d like|would love) (?:is|are)\b", " "),
+        (r"\b(?:a (?:little )?bit|a little|a tad|a touch|slightly|somewhat|a few centimet(?:er|re)s)\b", " "),
+    ]
+]
+"""Rewrites of the whole text before clauses are split: compound colour words lose their
+hyphen and "-colored" (the last colour word of a phrase is its head: "bluish green" is green),
+and degree words ("a bit closer") are dropped: the skills move to a region, not by an amount."""
+
+_CONDITION = r"(?:once|when|whenever|after|as soon as)\s+(?!(?:that|this|it|which)\b|done\b|you(?:'re| are) done\b)"
+_CONDITION_FIRST = re.compile(rf"^(?:and )?{_CONDITION}(?P<cond>.+?),\s*(?:then\s+)?(?P<main>.+)$")
+_CONDITION_LAST = re.compile(rf"^(?P<main>.+?),?\s+{_CONDITION}(?P<cond>.+)$")
+_BEFORE_FIRST = re.compile(r"^before\s+(?!(?:that|this|doing)\b)(?P<later>.+?),\s*(?P<main>.+)$")
+_BEFORE_LAST = re.compile(r"^(?P<main>.+?),?\s+before\s+(?!(?:that|this|doing)\b)(?P<later>.+)$")
+
+
+def _condition_first(text: str) -> list[str] | None:
+    """A temporal or conditional sentence as its clauses in the order they must happen, or None.
+
+    "once/when/after/as soon as A, B" and "B once/after A" -> [A, B]; "before A, B" and
+    "B before A" -> [B, A]. A condition states an outcome ("the red cube is on the blue
+    one"), which the clause reader takes as a goal to reach first.
+    """
+    for pattern, order in ((_CONDITION_FIRST, ("cond", "main")), (_BEFORE_FIRST, ("main", "later"))):
+        m = pattern.match(text)
+        if m:
+            return [m.group(order[0]), m.group(order[1])]
+    for pattern, order in ((_CONDITION_LAST, ("cond", "main")), (_BEFORE_LAST, ("main", "later"))):
+        m = pattern.match(text)
+        if m:
+            return [m.group(order[0]), m.group(order[1])]
+    return None
 
 
 def _lemma(word: str) -> str:
@@ -164,6 +227,9 @@ class GroundedPlanner:
             raise PlanError(f"the instruction must be text, got {type(instruction).__name__}")
         text = " ".join(instruction.lower().replace("’", "'").replace("\u2019", "'").split())
         text = re.sub(r"[\"`()\[\]{}]", " ", text).replace(":", ",").strip(" .")
+        for pattern, repl in _NORMALISE:
+            text = pattern.sub(repl, text)
+        text = " ".join(text.split())
         if not text:
             raise PlanError("the instruction is empty; say what to do, e.g. 'put the red cube on the blue cube'")
         if not re.search(r"[a-z]", text):
@@ -191,7 +257,11 @@ class GroundedPlanner:
         return goals
 
     def _clauses(self, text: str) -> list[str]:
-        """Split at sequence words; a clause after "before that" moves in front of its predecessor."""
+        """Split at sequence words; a clause after "before that" moves in front of its predecessor;
+        a condition ("once the red cube is on the blue one, ...") comes before what depends on it."""
+        conditional = _condition_first(text)
+        if conditional is not None:
+            return [c for part in conditional for c in self._clauses(part)]
         parts: list[tuple[str, bool]] = []
         for chunk_i, chunk in enumerate(_BEFORE.split(text)):
             for j, piece in enumerate(_SEQUENCE.split(chunk)):
@@ -247,8 +317,16 @@ class GroundedPlanner:
             i += 1
         if i == len(toks):
             return []
-        verb, i = self._verb(toks, i, clause)
-        if verb is None:
+        outcome = self._outcome(toks[i:])
+        if outcome is not None:
+            stated, toks, i = outcome[0], outcome[1], 0
+            verb = None
+        else:
+            stated = None
+            verb, i = self._verb(toks, i, clause)
+        if verb is None and stated is not None:
+            verb = stated
+        elif verb is None:
             if ctx.tower is not None:
                 ctx.tower.extend(self._tower_mentions(toks[i:], ctx))
                 return []
@@ -299,6 +377,85 @@ class GroundedPlanner:
         if g.label is None:
             raise PlanError(f"I do not understand {w!r} in {clause!r}; {self._catalogue_hint()}")
         return g.label, self._skip_particles(toks, i + 1)
+
+    def _outcome(self, toks: list[str]) -> tuple[str | None, list[str]] | None:
+        """Read a clause that states an outcome instead of a command, or None when it is a command.
+
+        "I want the red cube on the blue one", "the red block should end up to the left",
+        "have the green one moved to the far side", "the yellow cube goes on top of the red
+        one": the clause does not start with an action verb (or starts with a causative),
+        and holds a relation. The outcome's words (``lexicon.OUTCOME_WORDS``) are dropped; a
+        participle of a skill verb ("moved", "pushed") chooses the skill; a participle of an
+        action outside the skills ("thrown", "painted") is refused as that action.
+
+        Returns:
+            (the verb class a participle named or None, the remaining tokens), or None.
+        """
+        if not toks:
+            return None
+        first = _lemma(toks[0])
+        known_verb = first in _VERB_SPLIT_WORDS or first in lx.TOWER_VERBS
+        if known_verb and first not in lx.CAUSATIVES:
+            return None
+        if first in lx.CAUSATIVES and not any(self._participle(t) for t in toks[1:]):
+            return None  # "make a tower", "get the red cube and ...": a command after all
+        if not any(t.isupper() and not t.startswith(("NEGATION", "DISTANCE", "TOP", "BOTTOM")) for t in toks):
+            return None  # no relation: not an outcome ("the red one" after a verb in an earlier clause)
+        if not known_verb and not self._starts_object_or_outcome(toks):
+            return None
+        verb: str | None = None
+        kept: list[str] = []
+        for j, w in enumerate(toks):
+            nxt = toks[j + 1] if j + 1 < len(toks) else ""
+            if w == "to" and (nxt in lx.OUTCOME_WORDS or self._participle(nxt) is not None):
+                continue
+            if w in lx.OUTCOME_WORDS and w != "to":
+                continue
+            if j == 0 and first in lx.CAUSATIVES:
+                continue
+            if not w.isupper() and w not in lx.COLOURS and w not in lx.CUBE_NOUNS:
+                cls = self._participle(w)
+                if cls == "unsupported":
+                    action = lx.IRREGULAR_PARTICIPLES.get(w, _lemma(w))
+                    raise PlanError(f"I cannot {action} things: {self._catalogue_hint()}")
+                if cls is not None:
+                    verb = "push" if cls == "push" else (verb or "place")
+                    continue
+            kept.append(w)
+        return verb, kept
+
+    @staticmethod
+    def _participle(word: str) -> str | None:
+        """The class of a verb form inside an outcome ("moved" -> place, "slid" -> push,
+        "painted" -> unsupported), or None when the word is no verb form the lexicon knows."""
+        base = lx.IRREGULAR_PARTICIPLES.get(word) or _lemma(word)
+        if base == word and word not in lx.IRREGULAR_PARTICIPLES and not word.endswith(("ed", "ing")):
+            if word not in lx.PLACE_VERBS and word not in lx.PUSH_VERBS:
+                return None
+        if base in lx.PUSH_VERBS:
+            return "push"
+        if base in lx.PLACE_VERBS or base in lx.GRASP_VERBS or base in ("stack", "pile"):
+            return "place"
+        if base in lx.UNSUPPORTED_VERBS or _lemma(base) in lx.UNSUPPORTED_VERBS:
+            return "unsupported"
+        for cut, add in (("ed", ""), ("ed", "e"), ("d", ""), ("ing", ""), ("ing", "e")):
+            if word.endswith(cut) and word[: -len(cut)] + add in lx.UNSUPPORTED_VERBS:
+                return "unsupported"
+        return None
+
+    @staticmethod
+    def _starts_object_or_outcome(toks: list[str]) -> bool:
+        w = toks[0]
+        return (
+            w in lx.DETERMINERS
+            or w in lx.COLOURS
+            or w in lx.PRONOUNS
+            or w in lx.CUBE_NOUNS
+            or w in lx.GENERIC_NOUNS
+            or w in lx.OUTCOME_WORDS
+            or w in lx.ALL_WORDS
+            or w in lx.NON_COLOUR_MODIFIERS
+        )
 
     @staticmethod
     def _skip_particles(toks: list[str], i: int) -> int:

@@ -81,6 +81,7 @@ NOUN_COLOURS = frozenset(
 FILLERS = frozenset(
     "please pls thanks thank mind kindly now just also then next finally lastly afterwards first firstly second "
     "secondly third thirdly fourth last start begin can could would will you robot hey hi ok okay well so i i'd "
+    "really actually definitely honestly basically simply "
     "id want need like let's lets us go ahead and to that after once done with yes quickly carefully "
     "gently slowly".split()
 )
@@ -91,9 +92,52 @@ ALL_WORDS = frozenset("all every each both".split())
 PRONOUNS = frozenset("it them itself".split())
 NON_COLOUR_MODIFIERS = frozenset(
     "small little big large tiny wooden plastic same square cubic other remaining rest last first second "
+    "dark light pale bright deep vivid pastel soft "
     "third fourth coloured colored solid heavy light shiny single lone two three four five 2 3 4 5 level high tall "
     "story storey".split()
 )
 """Adjectives that do not pick out one cube in this scene (all cubes share them)."""
 
 QUESTION_WORDS = frozenset("what which who whom whose why how where when is are does do did".split())
+
+OUTCOME_WORDS = frozenset(
+    "should must ought has have had having needs need needed to be been being is are was were will shall end ends "
+    "ended ending up go goes going gone belongs belong belonging would great nice good perfect love see like "
+    "want wants wanted wish prefer hope expect get gets got let make stay stays remain remains lie lies lying sit sits sitting "
+    "stand stands standing rest rests resting i i'd i'm we we'd we're you'd it'd that's it's there "
+    "for me us finally eventually".split()
+)
+"""Words of an outcome stated instead of a command ("I'd like the red cube moved to the left",
+"the blue block should end up on the green one", "the red one goes on top of the yellow one"):
+desire, obligation, copulas, causatives and positions. Dropped when a clause is read as an
+outcome; the object-relation-object structure that remains is the goal."""
+
+CAUSATIVES = frozenset("have get let make".split())
+"""Verbs that start an outcome ("have the red cube moved ...") rather than name an action."""
+
+IRREGULAR_PARTICIPLES: dict[str, str] = {
+    "put": "put",
+    "set": "set",
+    "laid": "lay",
+    "brought": "bring",
+    "slid": "slide",
+    "swept": "sweep",
+    "stuck": "stick",
+    "held": "hold",
+    "taken": "take",
+    "thrown": "throw",
+    "threw": "throw",
+    "spun": "spin",
+    "broken": "break",
+    "broke": "break",
+    "hidden": "hide",
+    "hid": "hide",
+    "shaken": "shake",
+    "given": "give",
+    "eaten": "eat",
+    "cut": "cut",
+    "hit": "hit",
+    "flung": "fling",
+    "tossed": "toss",
+}
+"""Past forms the suffix rules cannot undo ("thrown" -> throw)."""

@@ -138,7 +138,10 @@ def run_suite(
             report.plan_total += 1
             report.plan_correct += ok
         else:
+            # A refusal counts when it names the real cause (any of ``cause``, when given).
+            causes = [str(c).lower() for c in entry.get("cause") or []]
             ok = not result.ok and bool(result.error)
+            ok = ok and (not causes or any(c in result.error.lower() for c in causes))
             report.refuse_total += 1
             report.refuse_correct += ok
         family = entry.get("family", "other")

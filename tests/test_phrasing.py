@@ -1,0 +1,116 @@
+"""The grounded planner reads how people talk, not a grammar: outcomes stated instead of
+commands, the robot's perspective, compound colour words, degree words, temporal and
+conditional clauses; and its refusals name the real cause. Sentences here are written per
+phrasing kind, apart from both planner suites."""
+
+from __future__ import annotations
+
+import pytest
+
+from embodied.perception.scene import Scene
+from embodied.planning.grounded_planner import GroundedPlanner
+
+SCENE = Scene.from_names(["red_cube", "green_cube", "blue_cube", "yellow_cube"])
+
+
+@pytest.fixture(scope="module")
+def planner():
+    return GroundedPlanner()
+
+
+def _plan(planner, text, scene=SCENE):
+    result = planner.plan(text, scene)
+    assert result.ok, (text, result.error)
+    return [(g["skill"], g["object"], next(iter(g["target"].items()))) for g in result.to_json()["plan"]]
+
+
+PP, PUSH = "pick_place", "push"
+CASES = {
+    # outcome: desire, obligation, description, passive
+    "desire": [
+        ("I want the green cube sitting on the red one", [(PP, "green_cube", ("on", "red_cube"))]),
+        ("I'd like the blue block over on the left side", [(PP, "blue_cube", ("region", "left"))]),
+        ("what I need is the yellow cube next to the green cube", [(PP, "yellow_cube", ("next_to", "green_cube"))]),
+        ("I'd prefer the red block placed in the middle", [(PP, "red_cube", ("region", "center"))]),
+    ],
+    "obligation": [
+        ("the red cube has to be on top of the green cube", [(PP, "red_cube", ("on", "green_cube"))]),
+        ("the yellow block ought to end up at the far edge", [(PP, "yellow_cube", ("region", "far"))]),
+        ("the blue one needs to be right of the red one", [(PP, "blue_cube", ("right_of", "red_cube"))]),
+    ],
+    "declarative": [
+        ("the green block goes to the right of the yellow block", [(PP, "green_cube", ("right_of", "yellow_cube"))]),
+        ("the red cube belongs on the blue cube", [(PP, "red_cube", ("on", "blue_cube"))]),
+        ("yellow one on top of the green one", [(PP, "yellow_cube", ("on", "green_cube"))]),
+    ],
+    "passive": [
+        ("have the red block stacked onto the yellow block", [(PP, "red_cube", ("on", "yellow_cube"))]),
+        ("let the green cube be moved towards the robot", [(PP, "green_cube", ("region", "near"))]),
+        ("get the blue cube slid a little to the left", [(PUSH, "blue_cube", ("region", "left"))]),
+    ],
+    "perspective": [
+        ("put the red cube on your left", [(PP, "red_cube", ("region", "left"))]),
+        ("move the blue block to the robot's right", [(PP, "blue_cube", ("region", "right"))]),
+        ("push the yellow cube away from you", [(PUSH, "yellow_cube", ("region", "far"))]),
+        ("slide the green one nearer to the robot", [(PUSH, "green_cube", ("region", "near"))]),
+        ("place the red cube farther away from you", [(PP, "red_cube", ("region", "far"))]),
+    ],
+    "verbs": [
+        ("transfer the green cube to the top of the red cube", [(PP, "green_cube", ("on", "red_cube"))]),
+        ("rest the yellow block on the blue block", [(PP, "yellow_cube", ("on", "blue_cube"))]),
+        ("put the red one right on top of the green one", [(PP, "red_cube", ("on", "green_cube"))]),
+    ],
+    "colours": [
+        ("put the cherry-colored cube on the navy-coloured block", [(PP, "red_cube", ("on", "blue_cube"))]),
+        ("move the dark green block next to the pale yellow one", [(PP, "green_cube", ("next_to", "yellow_cube"))]),
+        ("stack the sky-blue cube on the blood-red cube", [(PP, "blue_cube", ("on", "red_cube"))]),
+    ],
+    "degree": [
+        ("please push the red cube a bit closer to me", [(PUSH, "red_cube", ("region", "near"))]),
+        ("nudge the blue block slightly to the right", [(PUSH, "blue_cube", ("region", "right"))]),
+    ],
+    "temporal": [
+        (
+            "once the red cube is on the green cube, put the blue cube on the red cube",
+            [(PP, "red_cube", ("on", "green_cube")), (PP, "blue_cube", ("on", "red_cube"))],
+        ),
+        (
+            "push the yellow block to the left after the green block is on the blue block",
+            [(PP, "green_cube", ("on", "blue_cube")), (PUSH, "yellow_cube", ("region", "left"))],
+        ),
+        (
+            "before you move the green one to the far side, put the red one on the blue one",
+            [(PP, "red_cube", ("on", "blue_cube")), (PP, "green_cube", ("region", "far"))],
+        ),
+        (
+            "put the yellow cube on the red cube before pushing the blue cube to the right",
+            [(PP, "yellow_cube", ("on", "red_cube")), (PUSH, "blue_cube", ("region", "right"))],
+        ),
+    ],
+}
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), [(k, t, e) for k, v in CASES.items() for t, e in v])
+def test_each_phrasing_kind_is_planned(planner, kind, text, expected):
+    assert _plan(planner, text) == expected
+
+
+REFUSALS = [
+    # (instruction, a word the reason must name, words it must not blame)
+    ("I'd like the yellow cube thrown to the far side", "throw", ["yellow", "thrown'"]),
+    ("the red block should end up behind the blue block", "behind", ["red", "blue", "should"]),
+    ("I want the purple cube on the red cube", "purple", ["want", "red"]),
+    ("please paint the blue cube a bit greener", "paint", ["bit"]),
+    ("the cube should be moved to the left", "ambiguous", ["moved", "should"]),
+    ("have the green cube put inside the yellow cube", "inside", ["have", "put"]),
+    ("I'd like the marble next to the red cube", "marble", ["like", "red"]),
+]
+
+
+@pytest.mark.parametrize(("text", "cause", "innocent"), REFUSALS)
+def test_refusals_name_the_real_cause(planner, text, cause, innocent):
+    result = planner.plan(text, SCENE)
+    assert not result.ok
+    assert cause in result.error, result.error
+    for word in innocent:
+        assert f"'{word}' is not" not in result.error and f"understand '{word}" not in result.error, result.error
