@@ -103,7 +103,8 @@ QUESTION_WORDS = frozenset("what which who whom whose why how where when is are 
 OUTCOME_WORDS = frozenset(
     "should must ought has have had having needs need needed to be been being is are was were will shall end ends "
     "ended ending up go goes going gone belongs belong belonging would great nice good perfect love see like "
-    "want wants wanted wish prefer hope expect get gets got let make stay stays remain remains lie lies lying sit sits sitting "
+    "want wants wanted wish prefer hope expect get gets got let make stay stays remain remains lie lies lying "
+    "sit sits sitting "
     "stand stands standing rest rests resting i i'd i'm we we'd we're you'd it'd that's it's there "
     "for me us finally eventually".split()
 )
