@@ -114,3 +114,27 @@ def test_refusals_name_the_real_cause(planner, text, cause, innocent):
     assert cause in result.error, result.error
     for word in innocent:
         assert f"'{word}' is not" not in result.error and f"understand '{word}" not in result.error, result.error
+
+
+def test_a_refusal_proposes_the_nearest_valid_command(planner):
+    result = planner.plan("please toss the red cube to the right", SCENE)
+    assert not result.ok and "toss" in result.error
+    suggestion = result.details["suggestion"]
+    assert suggestion["sentence"] == "put the red cube to the right"
+    assert suggestion["plan"] == [{"skill": "pick_place", "object": "red_cube", "target": {"region": "right"}}]
+    assert result.error.endswith("Did you mean: put the red cube to the right?")
+    absent = planner.plan("put the purple cube on the green cube", SCENE)
+    assert "purple" in absent.error and "Did you mean: put the" in absent.error
+
+
+def test_no_suggestion_for_questions_negations_and_nonsense(planner):
+    for text in ("what colour is the red cube?", "don't move the blue cube", "asdf qwer zxcv"):
+        result = planner.plan(text, SCENE)
+        assert not result.ok and "suggestion" not in result.details and "Did you mean" not in result.error, text
+
+
+def test_it_refers_to_the_object_the_conversation_last_moved(planner):
+    result = planner.plan("now put the red one on top of that one", SCENE, previous=["yellow_cube"])
+    assert result.to_json()["plan"] == [{"skill": "pick_place", "object": "red_cube", "target": {"on": "yellow_cube"}}]
+    alone = planner.plan("now put the red one on top of it", SCENE)
+    assert not alone.ok and "'it'" in alone.error

@@ -170,3 +170,51 @@ def test_eval_writes_as_it_goes_and_continues_a_killed_evaluation(tmp_path):
     assert again["runs"] == first["runs"] and again["chains"] == first["chains"]
     assert again["chain_success_at"] == first["chain_success_at"]  # chains are per-(seed, chain) deterministic
     assert main(["eval", *args, "chains=3", f"resume={run}"]) == 2  # other settings: refused
+
+
+def test_interactive_conversation_context_and_suggestions(tmp_path):
+    """Across turns of one session: "it" is the object last moved, a refusal's suggestion is
+    a yes/no question executed on yes (and not on no), "again" and "do the same with" reuse
+    the last command. Each turn's plan is read from its report."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    stdin = (
+        "put the yellow cube on the blue cube\n"
+        "now put the red one on top of it\n"  # it = the yellow cube
+        "please toss the green cube to the left\n"  # refused, with a suggestion
+        "n\n"  # declined: nothing runs
+        "toss the green cube to the left\n"
+        "yes\n"  # accepted: the suggestion runs
+        "again\n"
+        "do the same with the blue cube\n"
+        "quit\n"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "embodied.cli",
+            "run",
+            "seed=3",
+            "video=false",
+            "skills=scripted",
+            f"run_dir={tmp_path}",
+        ],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=400,
+    )
+    assert proc.returncode == 0, proc.stderr
+    reports = [json.loads(Path(p).read_text()) for p in proc.stdout.split()]
+    plans = [[(g["object"], g["target"]) for g in r["plan"]] for r in reports]
+    assert plans[0] == [("yellow_cube", {"on": "blue_cube"})]
+    assert plans[1] == [("red_cube", {"on": "yellow_cube"})]
+    assert (
+        plans[2] == [] and "toss" in reports[2]["error"] and "Did you mean: put the green cube" in reports[2]["error"]
+    )
+    assert plans[3] == [] and "Did you mean" in reports[3]["error"]  # the "n" ran nothing in between
+    assert plans[4] == [("green_cube", {"region": "left"})]  # the suggestion, after "yes"
+    assert plans[5] == plans[4]  # again
+    assert plans[6] == [("blue_cube", {"region": "left"})]  # the same with the blue cube
+    assert len(reports) == 7 and "did you mean: put the green cube to the left?" in proc.stderr

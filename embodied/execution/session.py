@@ -22,6 +22,7 @@ from embodied.common.media import caption, write_video
 from embodied.execution.hierarchical_controller import Controller, ControllerConfig, Execution
 from embodied.execution.skill_executors import library_from_config
 from embodied.execution.world_builder import build_world
+from embodied.perception.scene import Scene
 from embodied.planning.planner import PlanResult, make_planner, plan_screened
 
 EventCallback = Callable[[str, dict], None]
@@ -84,17 +85,30 @@ class Session:
     def close(self) -> None:
         self.world.close()
 
-    def run(self, instruction: str, run_dir: Path | None, expect_plan: list | None = None) -> RunOutcome:
+    def run(
+        self,
+        instruction: str,
+        run_dir: Path | None,
+        expect_plan: list | None = None,
+        previous: list[str] | None = None,
+        plan: Callable[[Scene], PlanResult] | None = None,
+    ) -> RunOutcome:
         """Plan and execute ``instruction``; write report.json (+ video) into ``run_dir`` if given.
 
         ``expect_plan`` (a plan's JSON): execute only if the new plan is exactly this one (a
         deployment confirmed it after a dry run); otherwise report an error and move nothing.
+        ``previous``: objects the conversation's last command moved ("it" in the next one).
+        ``plan``: makes the plan from the perceived scene instead of the planner (the
+        interactive prompt's "do the same with ..."); it is validated like any plan.
         """
         start = time.perf_counter()
         self._frames = []
         frame = self.world.camera.render()
         scene = self.controller.perceive()
-        result = plan_screened(self.planner, instruction, scene, frame.rgb)
+        if plan is not None:
+            result = plan(scene)
+        else:
+            result = plan_screened(self.planner, instruction, scene, frame.rgb, previous)
         self.on_event("plan", {"result": result})
         execution = None
         error = result.error

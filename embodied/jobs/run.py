@@ -49,28 +49,65 @@ def main(args: argparse.Namespace) -> int:
         session.close()
 
 
+HELP = (
+    "instructions such as 'put the red cube on the blue cube'; then 'now put the green one on top of it' "
+    "(it, that one, the same one: the object last moved), 'again', 'do the same with the blue cube'; "
+    "after a refusal with a suggestion, answer y or n; scene; reset [SEED]; quit"
+)
+
+
 def interactive(session, run_dir: Path) -> int:  # noqa: ANN001 (embodied.execution.session.Session)
-    """A prompt on one persistent scene: instructions, ``scene``, ``reset [SEED]``, ``help``, ``quit``."""
+    """A prompt on one persistent scene: instructions with conversation context ("it", "again",
+    "do the same with ..."), suggestions asked as yes/no, ``scene``, ``reset [SEED]``, ``help``, ``quit``."""
+    from embodied.execution.conversation import Conversation
     from embodied.execution.interrupts import halt_on_signals
     from embodied.jobs.terminal import console, summarise
+    from embodied.planning.subgoals import PlanError
 
     console.print(
         f"[bold]embodied[/bold]: one scene (seed {session.seed}); type an instruction, "
         "'scene', 'reset [SEED]', 'help' or 'quit'."
     )
+    conversation = Conversation()
     n = 0
-    while True:
-        console.print("[bold cyan]>[/bold cyan] ", end="")
+
+    def ask(question: str) -> str | None:
+        console.print(question, end="")
         line = sys.stdin.readline()
-        if not line:
+        return line.strip() if line else None
+
+    def execute(text: str, plan=None) -> int | None:  # noqa: ANN001
+        nonlocal n
+        n += 1
+        with halt_on_signals():
+            outcome = session.run(text, run_dir / f"{n:03d}", previous=conversation.moved, plan=plan)
+        summarise(outcome.report)
+        print(outcome.report_path, flush=True)
+        if outcome.execution is not None:
+            conversation.remember(text, outcome.plan)
+        halted = outcome.execution.halted if outcome.execution else None
+        if halted is not None:
+            return halted.exit_code
+        suggestion = outcome.plan.details.get("suggestion") if not outcome.plan.ok else None
+        if suggestion is not None:
+            answer = ask(f"[bold]did you mean: {suggestion['sentence']}?[/bold] \\[y/n] ")
+            if answer is None:
+                return 0
+            if answer.lower() in ("y", "yes", "yeah", "yep", "sure", "ok", "okay"):
+                return execute(suggestion["sentence"])
+        return None
+
+    while True:
+        line = ask("[bold cyan]>[/bold cyan] ")
+        if line is None:
             return 0
-        text = line.strip()
+        text = line
         if text in ("quit", "exit", "q"):
             return 0
         if not text:
             continue
         if text == "help":
-            console.print("instructions such as 'put the red cube on the blue cube'; scene; reset [SEED]; quit")
+            console.print(HELP)
             continue
         if text == "scene":
             for o in session.controller.perceive().objects:
@@ -82,11 +119,17 @@ def interactive(session, run_dir: Path) -> int:  # noqa: ANN001 (embodied.execut
             session.reset(seed)
             console.print(f"new scene, seed {seed}")
             continue
-        n += 1
-        with halt_on_signals():
-            outcome = session.run(text, run_dir / f"{n:03d}")
-        summarise(outcome.report)
-        print(outcome.report_path, flush=True)
-        halted = outcome.execution.halted if outcome.execution else None
-        if halted is not None:
-            return halted.exit_code
+        try:
+            repeated = conversation.repeat(text)
+        except PlanError as exc:
+            console.print(f"[red]{exc}[/red]")
+            continue
+        phrase = conversation.same_with(text)
+        if repeated is not None:
+            code = execute(repeated)
+        elif phrase is not None:
+            code = execute(f"do the same with {phrase}", plan=lambda scene, p=phrase: conversation.substitute(p, scene))
+        else:
+            code = execute(text)
+        if code is not None:
+            return code

@@ -21,8 +21,9 @@ import numpy as np
 from embodied.perception.scene import Scene
 from embodied.planning import lexicon as lx
 from embodied.planning.planner import PlanResult
-from embodied.planning.sentence_encoder import DEFAULT_ENCODER, SentenceEncoder
+from embodied.planning.sentence_encoder import DEFAULT_ENCODER, SentenceEncoder, resolve_encoder_path
 from embodied.planning.subgoals import Plan, PlanError, SubGoal, Target, validate_plan
+from embodied.planning.suggestions import Suggestion, nearest
 
 _REGION = r"(far|near|back|front|rear|left|right|center|centre|middle)"
 _SIDE = r"(?:side|edge|end|part|area|region|half|corner|portion|section|zone|third)"
@@ -99,6 +100,10 @@ _BEFORE = re.compile(r",?\s*\b(?:but )?(?:before (?:that|this|doing (?:that|this
 _VERB_SPLIT_WORDS = lx.PLACE_VERBS | lx.GRASP_VERBS | lx.PUSH_VERBS | lx.TOWER_VERBS | frozenset(lx.UNSUPPORTED_VERBS)
 
 
+class _Unsuggestable(PlanError):
+    """A refusal no other command can fix (a question, a negation, no words): no "did you mean"."""
+
+
 _NORMALISE = [
     (re.compile(p), r)
     for p, r in [
@@ -113,6 +118,8 @@ _NORMALISE = [
             r"it(?:'d| would)? be (?:great|nice|good|perfect|ideal|lovely|helpful) if)\b",
             " ",
         ),
+        # "that one", "the same one": the object last moved (a pronoun, like "it").
+        (r"\b(?:that|the same|that same) (?:one|cube|block|box)\b", "it"),
         # "what I need is ...": a wish in the form of a question word.
         (r"^what (?:i|we) (?:really )?(?:need|want|would like|'d like|d like|would love) (?:is|are)\b", " "),
         (r"\b(?:a (?:little )?bit|a little|a tad|a touch|slightly|somewhat|a few centimet(?:er|re)s)\b", " "),
@@ -205,24 +212,68 @@ class GroundedPlanner:
         name: planner name reported in results.
     """
 
-    def __init__(self, encoder: str = DEFAULT_ENCODER, threshold: float = 0.8, name: str = "grounded") -> None:
+    def __init__(
+        self,
+        encoder: str = DEFAULT_ENCODER,
+        threshold: float = 0.8,
+        name: str = "grounded",
+        suggest_threshold: float | None = 0.6,
+    ) -> None:
         self.name = name
-        self.encoder = SentenceEncoder(encoder, threshold)
+        self._encoder_name, self._threshold = encoder, threshold
+        self._encoder: SentenceEncoder | None = None
+        self.suggest_threshold = suggest_threshold
+        resolve_encoder_path(encoder)  # a missing model fails here, before any motion, not mid-plan
+
+    @property
+    def encoder(self) -> SentenceEncoder:
+        """The frozen sentence encoder, loaded on first use: most instructions use only the
+        lexicon, and loading torch + MiniLM costs ~3 s of a one-shot command's start."""
+        if self._encoder is None:
+            self._encoder = SentenceEncoder(self._encoder_name, self._threshold)
+        return self._encoder
 
     # -- public ------------------------------------------------------------------------
-    def plan(self, instruction: str, scene: Scene, image: np.ndarray | None = None) -> PlanResult:
-        """Plan ``instruction`` in ``scene`` (``image`` is unused: perception already read it)."""
+    def plan(
+        self, instruction: str, scene: Scene, image: np.ndarray | None = None, previous: list[str] | None = None
+    ) -> PlanResult:
+        """Plan ``instruction`` in ``scene`` (``image`` is unused: perception already read it).
+
+        ``previous``: the objects the conversation's last command moved, what "it", "that one"
+        and "the same one" mean before this instruction names anything (interactive prompt).
+        """
         start = time.perf_counter()
         try:
-            plan = validate_plan(Plan(subgoals=self._read(instruction, scene)), scene)
+            plan = validate_plan(Plan(subgoals=self._read(instruction, scene, previous)), scene)
             result = PlanResult(instruction, plan, None)
         except PlanError as exc:
             result = PlanResult(instruction, None, str(exc))
+            suggestion = None if isinstance(exc, _Unsuggestable) else self.suggest(instruction, scene)
+            if suggestion is not None:
+                result.error = f"{result.error}. Did you mean: {suggestion.sentence}?"
+                result.details["suggestion"] = {
+                    "sentence": suggestion.sentence,
+                    "plan": [suggestion.subgoal.to_json()],
+                    "similarity": round(suggestion.similarity, 3),
+                }
         result.seconds = time.perf_counter() - start
         return result
 
+    def suggest(self, instruction: str, scene: Scene) -> Suggestion | None:
+        """The nearest valid command (:mod:`embodied.planning.suggestions`), or None when
+        suggestions are off, the text has no words, or nothing is close enough."""
+        if (
+            self.suggest_threshold is None
+            or not isinstance(instruction, str)
+            or not re.search(r"[a-z]", instruction.lower())
+        ):
+            return None
+        if not scene.objects:
+            return None
+        return nearest(instruction, scene, self.encoder, self.suggest_threshold)
+
     # -- clauses -----------------------------------------------------------------------
-    def _read(self, instruction: str, scene: Scene) -> list[SubGoal]:
+    def _read(self, instruction: str, scene: Scene, previous: list[str] | None = None) -> list[SubGoal]:
         if not isinstance(instruction, str):
             raise PlanError(f"the instruction must be text, got {type(instruction).__name__}")
         text = " ".join(instruction.lower().replace("’", "'").replace("\u2019", "'").split())
@@ -231,18 +282,18 @@ class GroundedPlanner:
             text = pattern.sub(repl, text)
         text = " ".join(text.split())
         if not text:
-            raise PlanError("the instruction is empty; say what to do, e.g. 'put the red cube on the blue cube'")
+            raise _Unsuggestable("the instruction is empty; say what to do, e.g. 'put the red cube on the blue cube'")
         if not re.search(r"[a-z]", text):
-            raise PlanError(f"I could not read {instruction!r}: it has no words")
+            raise _Unsuggestable(f"I could not read {instruction!r}: it has no words")
         if not scene.objects:
-            raise PlanError("the camera sees no objects, so there is nothing to plan with")
+            raise _Unsuggestable("the camera sees no objects, so there is nothing to plan with")
         first = re.findall(r"[a-z']+", text)[0]
         if first in lx.QUESTION_WORDS:
-            raise PlanError(
+            raise _Unsuggestable(
                 f"{instruction!r} looks like a question; I follow commands such as 'put the red cube on the blue cube'"
             )
         clauses = self._clauses(text)
-        ctx = _Context(scene)
+        ctx = _Context(scene, last=[n for n in previous or [] if n in scene.names])
         goals: list[SubGoal] = []
         for clause in clauses:
             goals.extend(self._clause(clause, ctx))
@@ -311,7 +362,7 @@ class GroundedPlanner:
                 f"I cannot move things by a distance ({clause!r}); name a region of the table or another object"
             )
         if "NEGATION" in toks:
-            raise PlanError(f"I cannot follow negative instructions ({clause!r}); say what to do instead")
+            raise _Unsuggestable(f"I cannot follow negative instructions ({clause!r}); say what to do instead")
         i = 0
         while i < len(toks) and (toks[i] in lx.FILLERS or toks[i] in ("'d", "'s", "let", ",")):
             i += 1

@@ -7,6 +7,7 @@ before anything moves. Planners are built by name from ``configs/planner/`` (``_
 
 from __future__ import annotations
 
+import inspect
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -89,13 +90,26 @@ def screen_instruction(instruction: str) -> str | None:
     return None
 
 
-def plan_screened(planner: Planner, instruction: str, scene: Scene, image: np.ndarray | None = None) -> PlanResult:
-    """:meth:`Planner.plan` after :func:`screen_instruction`: odd text is refused before any planner sees it."""
+def plan_screened(
+    planner: Planner,
+    instruction: str,
+    scene: Scene,
+    image: np.ndarray | None = None,
+    previous: list[str] | None = None,
+) -> PlanResult:
+    """:meth:`Planner.plan` after :func:`screen_instruction`: odd text is refused before any planner sees it.
+
+    ``previous`` (objects the conversation's last command moved) reaches planners whose
+    ``plan`` takes it (the grounded planner); others plan each instruction on its own.
+    """
     problem = screen_instruction(instruction)
     if problem is not None:
         return PlanResult(shown(instruction, MAX_INSTRUCTION_CHARS), None, problem, 0.0)
     start = time.perf_counter()
-    result = planner.plan(instruction, scene, image)
+    if previous and "previous" in inspect.signature(planner.plan).parameters:
+        result = planner.plan(instruction, scene, image, previous=previous)
+    else:
+        result = planner.plan(instruction, scene, image)
     result.seconds = result.seconds or time.perf_counter() - start
     return result
 
