@@ -138,3 +138,20 @@ def test_it_refers_to_the_object_the_conversation_last_moved(planner):
     assert result.to_json()["plan"] == [{"skill": "pick_place", "object": "red_cube", "target": {"on": "yellow_cube"}}]
     alone = planner.plan("now put the red one on top of it", SCENE)
     assert not alone.ok and "'it'" in alone.error
+
+
+def test_learned_push_takes_the_shipped_prior_overrides():
+    """configs/skills/learned.yaml changes the push prior at execution time; the learned
+    executor must apply it to the policy's own prior (a refused override would stop every push)."""
+    from omegaconf import OmegaConf
+
+    from embodied.common.config_loader import CONFIG_DIR
+    from embodied.execution.skill_executors import _policy_source
+
+    overrides = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "skills" / "learned.yaml"))["prior_overrides"]
+    act = _policy_source("push", None, overrides["push"])
+    cells = [c.cell_contents for c in act.__closure__]  # the policy the executor acts with
+    actors = [getattr(getattr(c, "policy", None), "actor", c) for c in cells]
+    actors = [a for a in actors if hasattr(a, "prior_config")]
+    assert actors and actors[0].prior_config.push_speed == overrides["push"]["push_speed"]
+    assert actors[0].prior_config.gain == overrides["push"]["gain"]

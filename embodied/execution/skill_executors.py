@@ -72,8 +72,6 @@ def _prior_source(skill_cfg: Any, overrides: dict) -> ActionSource:
 
 
 def _policy_source(skill: str, checkpoint: str | None, overrides: dict) -> ActionSource:
-    from dataclasses import replace
-
     from embodied.learning.checkpoints import load_policy
 
     model = load_policy(skill, checkpoint)
@@ -81,8 +79,8 @@ def _policy_source(skill: str, checkpoint: str | None, overrides: dict) -> Actio
     actor = model.policy.actor
     if overrides and hasattr(actor, "prior_config"):
         try:
-            actor.prior_config = replace(actor.prior_config, **overrides)
-        except TypeError as exc:
+            actor.prior_config = type(actor.prior_config)(**{**actor.prior_config.model_dump(), **overrides})
+        except (TypeError, ValueError) as exc:
             raise SkillUnavailable(f"bad prior override for {skill}: {exc}") from exc
 
     def act(observation: np.ndarray, achieved: np.ndarray, goal: np.ndarray) -> np.ndarray:
