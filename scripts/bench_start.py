@@ -71,7 +71,7 @@ def main() -> None:
         for label, argv in COMMANDS.items():
             times, codes = [], set()
             for k in range(args.repeats):
-                seconds, code = timed(argv, Path(tmp) / f"{label.split()[0]}{k}")
+                seconds, code = timed(argv, Path(tmp) / f"{argv[0]}-{len(results)}-{k}")
                 times.append(seconds)
                 codes.add(code)
             results[label] = {
