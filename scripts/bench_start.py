@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 COMMANDS = {
     "plan (lexicon)": ["plan", "put the red cube on the blue cube", "seed=3"],
-    "plan (encoder word)": ["plan", "relocate the red cube onto the blue cube", "seed=3"],
+    "plan (encoder word)": ["plan", "rearrange the red cube onto the blue cube", "seed=3"],
     "plan (refusal + suggestion)": ["plan", "please toss the red cube to the left", "seed=3"],
     "run, two steps, video": [
         "run",

@@ -143,14 +143,15 @@ def _condition_first(text: str) -> list[str] | None:
     "B before A" -> [B, A]. A condition states an outcome ("the red cube is on the blue
     one"), which the clause reader takes as a goal to reach first.
     """
-    for pattern, order in ((_CONDITION_FIRST, ("cond", "main")), (_BEFORE_FIRST, ("main", "later"))):
+    for pattern, first, then in (
+        (_CONDITION_FIRST, "cond", "main"),
+        (_BEFORE_FIRST, "main", "later"),
+        (_CONDITION_LAST, "cond", "main"),
+        (_BEFORE_LAST, "main", "later"),
+    ):
         m = pattern.match(text)
         if m:
-            return [m.group(order[0]), m.group(order[1])]
-    for pattern, order in ((_CONDITION_LAST, ("cond", "main")), (_BEFORE_LAST, ("main", "later"))):
-        m = pattern.match(text)
-        if m:
-            return [m.group(order[0]), m.group(order[1])]
+            return [m.group(first), m.group(then)]
     return None
 
 
@@ -261,21 +262,15 @@ class GroundedPlanner:
 
     def suggest(self, instruction: str, scene: Scene) -> Suggestion | None:
         """The nearest valid command (:mod:`embodied.planning.suggestions`), or None when
-        suggestions are off, the text has no words, or nothing is close enough."""
-        if (
-            self.suggest_threshold is None
-            or not isinstance(instruction, str)
-            or not re.search(r"[a-z]", instruction.lower())
-        ):
-            return None
-        if not scene.objects:
+        suggestions are off or nothing is close enough."""
+        if self.suggest_threshold is None:
             return None
         return nearest(instruction, scene, self.encoder, self.suggest_threshold)
 
     # -- clauses -----------------------------------------------------------------------
     def _read(self, instruction: str, scene: Scene, previous: list[str] | None = None) -> list[SubGoal]:
         if not isinstance(instruction, str):
-            raise PlanError(f"the instruction must be text, got {type(instruction).__name__}")
+            raise _Unsuggestable(f"the instruction must be text, got {type(instruction).__name__}")
         text = " ".join(instruction.lower().replace("’", "'").replace("\u2019", "'").split())
         text = re.sub(r"[\"`()\[\]{}]", " ", text).replace(":", ",").strip(" .")
         for pattern, repl in _NORMALISE:
@@ -369,15 +364,11 @@ class GroundedPlanner:
         if i == len(toks):
             return []
         outcome = self._outcome(toks[i:])
-        if outcome is not None:
-            stated, toks, i = outcome[0], outcome[1], 0
-            verb = None
+        if outcome is not None:  # the verb, if any, is a participle inside ("moved", "pushed")
+            verb, toks, i = outcome[0], outcome[1], 0
         else:
-            stated = None
             verb, i = self._verb(toks, i, clause)
-        if verb is None and stated is not None:
-            verb = stated
-        elif verb is None:
+        if verb is None:
             if ctx.tower is not None:
                 ctx.tower.extend(self._tower_mentions(toks[i:], ctx))
                 return []
@@ -458,9 +449,7 @@ class GroundedPlanner:
         kept: list[str] = []
         for j, w in enumerate(toks):
             nxt = toks[j + 1] if j + 1 < len(toks) else ""
-            if w == "to" and (nxt in lx.OUTCOME_WORDS or self._participle(nxt) is not None):
-                continue
-            if w in lx.OUTCOME_WORDS and w != "to":
+            if w in lx.OUTCOME_WORDS or (w == "to" and (nxt in lx.OUTCOME_WORDS or self._participle(nxt))):
                 continue
             if j == 0 and first in lx.CAUSATIVES:
                 continue
@@ -480,18 +469,12 @@ class GroundedPlanner:
         """The class of a verb form inside an outcome ("moved" -> place, "slid" -> push,
         "painted" -> unsupported), or None when the word is no verb form the lexicon knows."""
         base = lx.IRREGULAR_PARTICIPLES.get(word) or _lemma(word)
-        if base == word and word not in lx.IRREGULAR_PARTICIPLES and not word.endswith(("ed", "ing")):
-            if word not in lx.PLACE_VERBS and word not in lx.PUSH_VERBS:
-                return None
         if base in lx.PUSH_VERBS:
             return "push"
-        if base in lx.PLACE_VERBS or base in lx.GRASP_VERBS or base in ("stack", "pile"):
+        if base in lx.PLACE_VERBS or base in lx.GRASP_VERBS:
             return "place"
-        if base in lx.UNSUPPORTED_VERBS or _lemma(base) in lx.UNSUPPORTED_VERBS:
+        if base in lx.UNSUPPORTED_VERBS:
             return "unsupported"
-        for cut, add in (("ed", ""), ("ed", "e"), ("d", ""), ("ing", ""), ("ing", "e")):
-            if word.endswith(cut) and word[: -len(cut)] + add in lx.UNSUPPORTED_VERBS:
-                return "unsupported"
         return None
 
     @staticmethod

@@ -101,7 +101,7 @@ NON_COLOUR_MODIFIERS = frozenset(
 QUESTION_WORDS = frozenset("what which who whom whose why how where when is are does do did".split())
 
 OUTCOME_WORDS = frozenset(
-    "should must ought has have had having needs need needed to be been being is are was were will shall end ends "
+    "should must ought has have had having needs need needed be been being is are was were will shall end ends "
     "ended ending up go goes going gone belongs belong belonging would great nice good perfect love see like "
     "want wants wanted wish prefer hope expect get gets got let make stay stays remain remains lie lies lying "
     "sit sits sitting "

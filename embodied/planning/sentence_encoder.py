@@ -76,6 +76,7 @@ class SentenceEncoder:
         }
         self._nouns = self._bank(nouns)
         self.embed = lru_cache(maxsize=4096)(self._embed_one)
+        self._many: dict[str, np.ndarray] = {}
 
     def _bank(self, classes: dict[str, list[str]]) -> tuple[np.ndarray, list[str], list[str]]:
         texts = [t for v in classes.values() for t in v]
@@ -94,6 +95,14 @@ class SentenceEncoder:
 
     def _embed_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+    def embed_many(self, texts: list[str]) -> np.ndarray:
+        """(N, D) embeddings of ``texts``; those not seen before are encoded in one batch and
+        kept (a forward pass per sentence would cost seconds for a scene's ~120 candidates)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._many]
+        if missing:
+            self._many.update(zip(missing, self.encode(missing), strict=True))
+        return np.stack([self._many[t] for t in texts])
 
     @staticmethod
     def _nearest(vec: np.ndarray, bank: tuple[np.ndarray, list[str], list[str]]) -> tuple[str, str, float]:

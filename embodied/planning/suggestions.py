@@ -31,8 +31,8 @@ assert set(RELATION_WORDS) | {"region"} == set(RELATIONS) and set(REGION_WORDS) 
 
 PLACE_WORDS = frozenset(
     {w for words in (*REGION_WORDS.values(), *RELATION_WORDS.values()) for w in words.split()} - {"to", "the", "of"}
-) | {"red", "green", "blue", "yellow"}
-"""Words that decide where and which: regions, relations, the scene's colour names."""
+)
+"""Words that decide where: regions and relations (the scene's colour names decide which)."""
 OVERLAP_WEIGHT = 0.05
 """Score added per such word shared with the instruction (cosine similarities of the close
 candidates differ by about 0.01-0.03)."""
@@ -91,16 +91,11 @@ def nearest(instruction: str, scene: Scene, encoder, threshold: float) -> Sugges
     if not goals or not instruction.strip():
         return None
     sentences = [render(g) for g in goals]
-    cache = encoder.__dict__.setdefault("_sentence_cache", {})
-    missing = [s for s in sentences if s not in cache]
-    if missing:  # one batch: a forward pass per sentence would cost seconds
-        cache.update(zip(missing, encoder.encode(missing), strict=True))
-    bank = np.stack([cache[s] for s in sentences])
     text = instruction.strip().lower()
-    sims = bank @ encoder.embed(text)
+    sims = encoder.embed_many(sentences) @ encoder.embed(text)
     # Sentence embeddings barely tell "left" from "right" or one colour from another; words
     # that name a place or a cube, said by the user and in the candidate, break such ties.
-    said = set(re.findall(r"[a-z]+", text)) & PLACE_WORDS
+    said = set(re.findall(r"[a-z]+", text)) & (PLACE_WORDS | {o.colour for o in scene.objects})
     score = sims + OVERLAP_WEIGHT * np.array([len(said & set(s.split())) for s in sentences])
     i = int(np.argmax(score))
     if float(sims[i]) < threshold:
