@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -218,3 +219,45 @@ def test_interactive_conversation_context_and_suggestions(tmp_path):
     assert plans[5] == plans[4]  # again
     assert plans[6] == [("blue_cube", {"region": "left"})]  # the same with the blue cube
     assert len(reports) == 7 and "did you mean: put the green cube to the left?" in proc.stderr
+
+
+def test_interactive_undo_puts_back_what_the_last_command_moved(tmp_path):
+    """Driven through stdin: one command moves two cubes, "undo" plans them back to where the
+    camera saw them before (checked like any sub-goal), and the objects end there; a second
+    "undo" has nothing left and is refused."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    stdin = "scene\nput the red cube on the blue cube, then push the green cube to the left\nundo\nundo\nquit\n"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "embodied.cli",
+            "run",
+            "seed=5",
+            "video=false",
+            "skills=scripted",
+            f"run_dir={tmp_path}",
+        ],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=400,
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = {
+        m.group(1): np.array([float(m.group(2)), float(m.group(3))])
+        for m in re.finditer(r"(\w+_cube): \(([-+.\d]+), ([-+.\d]+), [-+.\d]+\)", proc.stdout + proc.stderr)
+    }
+    assert set(seen) >= {"red_cube", "green_cube", "blue_cube"}
+    first, undo, again = [json.loads(Path(p).read_text()) for p in proc.stdout.split() if p.endswith(".json")]
+    assert first["success"]
+    moved = {g["object"]: g["target"] for g in undo["plan"]}
+    assert set(moved) == {"red_cube", "green_cube"} and all(set(t) == {"at"} for t in moved.values())
+    for name, target in moved.items():
+        np.testing.assert_allclose(target["at"], seen[name], atol=0.003)  # where the camera saw it
+    assert undo["success"] and undo["error"] is None
+    for name, xy in seen.items():
+        final = np.array(undo["objects"][name]["position"][:2])
+        assert np.linalg.norm(final - xy) < 0.025, (name, final, xy)  # everything back (and blue never moved)
+    assert again["plan"] == [] and "nothing left to undo" in again["error"]

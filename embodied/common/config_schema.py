@@ -110,6 +110,7 @@ class Controller(_Section):
     edge_margin: float = Field(0.03, ge=0.0, le=0.2, description="goals keep this far from the table edge, m")
     min_move: float = Field(0.06, ge=0.0, le=0.3, description="region goals lie at least this far away, m")
     move_tolerance: float = Field(0.01, gt=0.0, le=0.1, description="scripted moves (clearing the view) stop here, m")
+    place_tolerance: float = Field(0.025, gt=0.0, le=0.1, description="'undo' put an object back this close, m")
 
 
 class Skills(_Section):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embodied.planning.subgoals import SubGoal
+from embodied.planning.subgoals import PLACE, SubGoal
 from sims.scene import region_bounds
 
 
@@ -27,6 +27,7 @@ class Geometry:
         side_gap: centre-to-centre distance used for next to / left of / right of, m.
         edge_margin: goals keep this far from the table edge, m.
         min_move: region goals are at least this far from where the object is, when possible, m.
+        place_tolerance: an ``at`` goal holds when the object rests this close to the point, m.
     """
 
     table_center: tuple[float, float, float] = (0.5, 0.0, 0.0)
@@ -35,6 +36,7 @@ class Geometry:
     side_gap: float = 0.07
     edge_margin: float = 0.03
     min_move: float = 0.06
+    place_tolerance: float = 0.025
 
     @property
     def rest_z(self) -> float:
@@ -69,6 +71,12 @@ def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometr
     here = np.asarray(positions[obj], dtype=np.float64)
     rel, value = goal.target.relation, goal.target.value
     clear = 1.5 * g.object_size
+    if rel == PLACE:
+        xy = np.asarray(value, dtype=np.float64)
+        blocking = [n for n, p in positions.items() if n != obj and np.linalg.norm(np.asarray(p)[:2] - xy) < clear]
+        if blocking:
+            raise TargetError(f"the place ({xy[0]:+.3f}, {xy[1]:+.3f}) is taken by {', '.join(blocking)}")
+        return np.array([xy[0], xy[1], g.rest_z])
     if rel == "region":
         lo, hi = region_bounds(g.table_center, g.table_size, value)
         lo = np.maximum(
@@ -118,6 +126,9 @@ def holds(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometry) -> bo
     a = np.asarray(positions[obj], dtype=np.float64)
     s = g.object_size
     rel, value = goal.target.relation, goal.target.value
+    if rel == PLACE:
+        resting = abs(a[2] - g.rest_z) < 0.5 * s
+        return resting and float(np.linalg.norm(a[:2] - np.asarray(value))) < g.place_tolerance
     if rel == "region":
         lo, hi = region_bounds(g.table_center, g.table_size, value)
         return bool(np.all(a[:2] >= lo) and np.all(a[:2] <= hi))

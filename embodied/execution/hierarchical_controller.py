@@ -99,6 +99,7 @@ class Controller:
             side_gap=self.config.side_gap,
             edge_margin=self.config.edge_margin,
             min_move=self.config.min_move,
+            place_tolerance=self.config.place_tolerance,
         )
         self._caption = ""
         self._steps = 0

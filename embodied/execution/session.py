@@ -36,6 +36,8 @@ class RunOutcome:
     report_path: Path | None
     plan: PlanResult
     execution: Execution | None
+    scene: Scene | None = None
+    """What was perceived before the command (where "undo" puts things back)."""
 
 
 class Session:
@@ -149,4 +151,4 @@ class Session:
         report["wall_seconds"] = round(time.perf_counter() - start, 3)
         if path is not None:
             path.write_text(json.dumps(report, indent=2))
-        return RunOutcome(report, path, result, execution)
+        return RunOutcome(report, path, result, execution, scene)

@@ -51,14 +51,15 @@ def main(args: argparse.Namespace) -> int:
 
 HELP = (
     "instructions such as 'put the red cube on the blue cube'; then 'now put the green one on top of it' "
-    "(it, that one, the same one: the object last moved), 'again', 'do the same with the blue cube'; "
+    "(it, that one, the same one: the object last moved), 'again', 'do the same with the blue cube', "
+    "'undo' (puts back what the last command moved; again to step further back); "
     "after a refusal with a suggestion, answer y or n; scene; reset [SEED]; quit"
 )
 
 
 def interactive(session, run_dir: Path) -> int:  # noqa: ANN001 (embodied.execution.session.Session)
     """A prompt on one persistent scene: instructions with conversation context ("it", "again",
-    "do the same with ..."), suggestions asked as yes/no, ``scene``, ``reset [SEED]``, ``help``, ``quit``."""
+    "do the same with ...", "undo"), suggestions asked as yes/no, ``scene``, ``reset [SEED]``, ``help``, ``quit``."""
     from embodied.execution.conversation import Conversation
     from embodied.execution.interrupts import halt_on_signals
     from embodied.jobs.terminal import console, summarise
@@ -76,15 +77,17 @@ def interactive(session, run_dir: Path) -> int:  # noqa: ANN001 (embodied.execut
         line = sys.stdin.readline()
         return line.strip() if line else None
 
-    def execute(text: str, plan=None) -> int | None:  # noqa: ANN001
+    def execute(text: str, plan=None, undo: bool = False) -> int | None:  # noqa: ANN001
         nonlocal n
         n += 1
         with halt_on_signals():
             outcome = session.run(text, run_dir / f"{n:03d}", previous=conversation.moved, plan=plan)
         summarise(outcome.report)
         print(outcome.report_path, flush=True)
-        if outcome.execution is not None:
-            conversation.remember(text, outcome.plan)
+        if outcome.execution is not None and undo:
+            conversation.undone(outcome.plan, outcome.execution.success)
+        elif outcome.execution is not None:
+            conversation.remember(text, outcome.plan, outcome.scene)
         halted = outcome.execution.halted if outcome.execution else None
         if halted is not None:
             return halted.exit_code
@@ -125,7 +128,12 @@ def interactive(session, run_dir: Path) -> int:  # noqa: ANN001 (embodied.execut
             console.print(f"[red]{exc}[/red]")
             continue
         phrase = conversation.same_with(text)
-        if repeated is not None:
+        if conversation.wants_undo(text):
+            g = session.controller.geometry
+            code = execute(
+                text, plan=lambda scene, g=g: conversation.undo(scene, g.object_size, g.place_tolerance), undo=True
+            )
+        elif repeated is not None:
             code = execute(repeated)
         elif phrase is not None:
             code = execute(f"do the same with {phrase}", plan=lambda scene, p=phrase: conversation.substitute(p, scene))

@@ -34,7 +34,7 @@ def show_plan(result, title: str) -> None:  # noqa: ANN001 (embodied.planning.pl
         for col in ("#", "skill", "object", "target"):
             table.add_column(col)
         for i, goal in enumerate(result.plan.subgoals, start=1):
-            table.add_row(str(i), goal.skill, goal.object, f"{goal.target.relation}: {goal.target.value}")
+            table.add_row(str(i), goal.skill, goal.object, f"{goal.target.relation}: {goal.target.json_value()}")
         console.print(table)
     else:
         console.print(f"[yellow]refused:[/yellow] {result.error}")

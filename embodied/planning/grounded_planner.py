@@ -282,6 +282,11 @@ class GroundedPlanner:
             raise _Unsuggestable(f"I could not read {instruction!r}: it has no words")
         if not scene.objects:
             raise _Unsuggestable("the camera sees no objects, so there is nothing to plan with")
+        if any(p.match(text) for p in (lx.AGAIN, lx.SAME, lx.UNDO)):
+            raise _Unsuggestable(
+                f"{instruction!r} refers to an earlier command; that works in the interactive prompt "
+                "('embodied run' without an instruction), which remembers what was done"
+            )
         first = re.findall(r"[a-z']+", text)[0]
         if first in lx.QUESTION_WORDS:
             raise _Unsuggestable(

@@ -8,6 +8,8 @@ it is close enough (see :mod:`embodied.planning.sentence_encoder`).
 
 from __future__ import annotations
 
+import re
+
 COLOURS: dict[str, str] = {
     **dict.fromkeys(
         "red crimson scarlet ruby cherry vermilion vermillion maroon burgundy cardinal carmine rose tomato blood "
@@ -142,3 +144,22 @@ IRREGULAR_PARTICIPLES: dict[str, str] = {
     "tossed": "toss",
 }
 """Past forms the suffix rules cannot undo ("thrown" -> throw)."""
+
+
+# -- what only a conversation can mean (the interactive prompt reads these; a one-shot plan refuses them)
+AGAIN = re.compile(
+    r"^(?:please |now )?(?:(?:do|try) (?:it|that|this) )?(?:again|once more|one more time)(?: please)?[.!]?$"
+    r"|^(?:please )?repeat(?: that| it| the last (?:one|command))?[.!]?$"
+)
+SAME = re.compile(
+    r"^(?:please |now |and )?(?:(?:do|try) (?:the same|that|it|this)(?: again)?|same|the same) "
+    r"(?:with|for|to|on) (?P<object>.+?)[.!]?$"
+)
+
+UNDO = re.compile(
+    r"^(?:please |now |ok |okay )*(?:undo(?: that| it| this| the last (?:one|command|move))?"
+    r"|revert(?: that| it| the last (?:one|command|move))?"
+    r"|put (?:it|them|that|everything|things|it all) back(?: where (?:it was|they were))?"
+    r"|take (?:that|it) back|go back)(?: please)?[.!]?$"
+)
+"""Lines that refer to the conversation's last command: "again", "do the same with X", "undo"."""

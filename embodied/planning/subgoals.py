@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from embodied.perception.scene import Scene
@@ -23,6 +24,13 @@ OBJECT_RELATIONS = ("on", "next_to", "left_of", "right_of")
 """Target relations whose value is another object."""
 
 RELATIONS = (*OBJECT_RELATIONS, "region")
+"""Relations a sentence can name (the planners' vocabulary)."""
+
+PLACE = "at"
+"""A target that is a point on the table, ``{"at": [x, y]}`` (world frame, m): where an object
+was before (the interactive prompt's "undo"). No sentence names it; the planners never emit it."""
+
+TARGET_KEYS = (*RELATIONS, PLACE)
 
 MAX_SUBGOALS = 12
 """Longest plan accepted; longer ones are almost surely a parsing or model failure."""
@@ -46,13 +54,13 @@ CATALOGUE: dict[str, SkillSpec] = {
     "pick_place": SkillSpec(
         "pick_place",
         "grasp an object, carry it and set it down",
-        ("on", "region", "next_to", "left_of", "right_of"),
-        "the object rests on another object, in a region of the table, or beside another object",
+        ("on", "region", "next_to", "left_of", "right_of", PLACE),
+        "the object rests on another object, in a region of the table or beside another object",
     ),
     "push": SkillSpec(
         "push",
         "slide an object along the table without lifting it",
-        ("region", "next_to", "left_of", "right_of"),
+        ("region", "next_to", "left_of", "right_of", PLACE),
         "the object rests in a region of the table or beside another object",
     ),
 }
@@ -60,11 +68,12 @@ CATALOGUE: dict[str, SkillSpec] = {
 
 
 def catalogue_text() -> str:
-    """The catalogue as plain lines, for prompts and ``--help``."""
-    return "\n".join(
-        f"- {s.name}: {s.description}; targets: {', '.join(s.relations)}; achieves: {s.achieves}"
-        for s in CATALOGUE.values()
-    )
+    """The catalogue as plain lines, for prompts and ``--help`` (without ``at``, which no sentence names)."""
+    lines = []
+    for s in CATALOGUE.values():
+        targets = ", ".join(r for r in s.relations if r != PLACE)
+        lines.append(f"- {s.name}: {s.description}; targets: {targets}; achieves: {s.achieves}")
+    return "\n".join(lines)
 
 
 class Target(BaseModel):
@@ -77,21 +86,28 @@ class Target(BaseModel):
     next_to: str | None = None
     left_of: str | None = None
     right_of: str | None = None
+    at: tuple[float, float] | None = None
+    """A point on the table, (x, y) in the world frame, m; the object rests there."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Target:
-        set_fields = [k for k in RELATIONS if getattr(self, k) is not None]
+        set_fields = [k for k in TARGET_KEYS if getattr(self, k) is not None]
         if len(set_fields) != 1:
-            raise ValueError(f"a target needs exactly one of {', '.join(RELATIONS)}; got {set_fields or 'none'}")
+            raise ValueError(f"a target needs exactly one of {', '.join(TARGET_KEYS)}; got {set_fields or 'none'}")
         return self
 
     @property
     def relation(self) -> str:
-        return next(k for k in RELATIONS if getattr(self, k) is not None)
+        return next(k for k in TARGET_KEYS if getattr(self, k) is not None)
 
     @property
-    def value(self) -> str:
+    def value(self) -> str | tuple[float, float]:
+        """The object or region named, or the (x, y) point of an ``at`` target."""
         return getattr(self, self.relation)
+
+    def json_value(self) -> str | list[float]:
+        value = self.value
+        return [round(float(v), 4) for v in value] if isinstance(value, tuple) else value
 
 
 class SubGoal(BaseModel):
@@ -104,12 +120,17 @@ class SubGoal(BaseModel):
     target: Target
 
     def to_json(self) -> dict:
-        return {"skill": self.skill, "object": self.object, "target": {self.target.relation: self.target.value}}
+        return {"skill": self.skill, "object": self.object, "target": {self.target.relation: self.target.json_value()}}
 
     def text(self) -> str:
         """Short human form, e.g. ``pick_place red_cube on blue_cube``."""
         rel, value = self.target.relation, self.target.value
-        where = f"to the {value} region" if rel == "region" else f"{rel.replace('_', ' ')} {value}"
+        if rel == PLACE:
+            where = f"back to ({value[0]:+.3f}, {value[1]:+.3f})"
+        elif rel == "region":
+            where = f"to the {value} region"
+        else:
+            where = f"{rel.replace('_', ' ')} {value}"
         return f"{self.skill} {self.object} {where}"
 
 
@@ -163,7 +184,15 @@ def validate_plan(plan: Plan, scene: Scene) -> Plan:
                 f"{where}: {goal.skill} cannot achieve '{rel.replace('_', ' ')}' "
                 f"(it achieves: {', '.join(spec.relations)})"
             )
-        if rel == "region":
+        if rel == PLACE:
+            lo = np.asarray(scene.table_center[:2]) - np.asarray(scene.table_size) / 2
+            hi = np.asarray(scene.table_center[:2]) + np.asarray(scene.table_size) / 2
+            if not (np.all(np.isfinite(value)) and np.all(np.asarray(value) >= lo) and np.all(np.asarray(value) <= hi)):
+                raise PlanError(
+                    f"{where}: the point ({value[0]:.3f}, {value[1]:.3f}) is not on the table "
+                    f"(x in [{lo[0]:.3f}, {hi[0]:.3f}], y in [{lo[1]:.3f}, {hi[1]:.3f}] m)"
+                )
+        elif rel == "region":
             value = REGION_ALIASES.get(value, value)
             if value not in REGIONS:
                 raise PlanError(f"{where}: unknown region {value!r}; regions are {', '.join(REGIONS)}")
