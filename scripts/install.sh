@@ -16,3 +16,5 @@ else
     pip install "torch==2.13.0+cpu" --extra-index-url https://download.pytorch.org/whl/cpu
 fi
 pip install -e ".[dev]"
+# Compile the default encoder and skills to ONNX once (~30 s), so commands start fast.
+HF_HUB_OFFLINE=1 python scripts/warm_cache.py || echo "warning: the ONNX cache was not built; the first command will build it"

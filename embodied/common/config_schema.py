@@ -124,6 +124,9 @@ class Skills(_Section):
         default_factory=dict, description="skill -> it stops this close to its goal, m"
     )
     max_open_width: float | None = Field(None, gt=0.0, le=0.2, description="gripper opening cap, m")
+    runtime: Literal["onnx", "sb3"] = Field(
+        "onnx", description="learned policies run as their cached ONNX export (fast start) or as SB3 models"
+    )
     prior_overrides: dict[str, PriorConfig] = Field(
         default_factory=dict, description="skill -> prior settings changed at execution time"
     )

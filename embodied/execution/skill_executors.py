@@ -24,6 +24,8 @@ from sims import observation_layout
 from sims.observation import object_state
 
 SKILL_SOURCES = ("learned", "scripted")
+RUNTIMES = ("onnx", "sb3")
+"""How a learned policy runs: its cached ONNX export (fast start) or the SB3 model itself."""
 
 StepCallback = Callable[[], None]
 
@@ -71,26 +73,41 @@ def _prior_source(skill_cfg: Any, overrides: dict) -> ActionSource:
     return act
 
 
-def _policy_source(skill: str, checkpoint: str | None, overrides: dict) -> ActionSource:
-    from embodied.learning.checkpoints import load_policy
+def _policy_source(skill: str, checkpoint: str | None, overrides: dict, runtime: str, layout: Any) -> ActionSource:
+    """The learned policy's actions: its cached ONNX export (``onnx``) or the SB3 model (``sb3``)."""
+    if runtime == "onnx":
+        from embodied.learning.compiled_policy import compiled_policy
 
-    model = load_policy(skill, checkpoint)
-    model.get_env().close()  # the env was only needed to check spaces and load HER
-    actor = model.policy.actor
-    if overrides and hasattr(actor, "prior_config"):
         try:
-            actor.prior_config = type(actor.prior_config)(**{**actor.prior_config.model_dump(), **overrides})
-        except (TypeError, ValueError) as exc:
-            raise SkillUnavailable(f"bad prior override for {skill}: {exc}") from exc
+            policy = compiled_policy(skill, checkpoint, overrides)
+        except ValueError as exc:  # a bad override or an export that does not match its model
+            raise SkillUnavailable(str(exc)) from exc
+        if policy.input_dims.get("observation") != layout.size:
+            raise SkillUnavailable(
+                f"the {skill} policy takes observations of {policy.input_dims.get('observation')} values, but the "
+                f"skill's observation has {layout.size}: the checkpoint was trained for another observation layout"
+            )
+    else:
+        from embodied.learning.checkpoints import load_policy
+        from embodied.learning.compiled_policy import apply_prior_overrides
+
+        model = load_policy(skill, checkpoint)
+        model.get_env().close()  # the env was only needed to check spaces and load HER
+        try:
+            apply_prior_overrides(model, skill, overrides)
+        except ValueError as exc:
+            raise SkillUnavailable(str(exc)) from exc
+
+        def policy(batch: dict[str, np.ndarray]) -> np.ndarray:
+            return model.predict(batch, deterministic=True)[0]
 
     def act(observation: np.ndarray, achieved: np.ndarray, goal: np.ndarray) -> np.ndarray:
-        obs = {
+        batch = {
             "observation": observation[None].astype(np.float32),
             "achieved_goal": achieved[None].astype(np.float32),
             "desired_goal": goal[None].astype(np.float32),
         }
-        action, _ = model.predict(obs, deterministic=True)
-        return np.asarray(action[0], dtype=np.float64)
+        return np.asarray(policy(batch)[0], dtype=np.float64)
 
     return act
 
@@ -105,6 +122,7 @@ class SkillExecutor:
         stop_tolerance: the run ends when the object is this close to the goal, m.
         prior_overrides: changes to the motion prior's settings at execution time.
         max_open_width: cap on the commanded gripper opening, m (None: the robot's maximum).
+        runtime: ``onnx`` or ``sb3`` (learned only; both give the same actions within 1e-4).
     """
 
     def __init__(
@@ -115,6 +133,7 @@ class SkillExecutor:
         stop_tolerance: float = 0.01,
         prior_overrides: dict | None = None,
         max_open_width: float | None = None,
+        runtime: str = "onnx",
     ) -> None:
         from embodied.learning.catalogue import skill_config
 
@@ -128,8 +147,10 @@ class SkillExecutor:
         self.layout = observation_layout(str(self.config.env_id), self.config.get("task"))
         self.uses_gripper = name == "pick_place"
         overrides = dict(prior_overrides or {})
+        if runtime not in RUNTIMES:
+            raise SkillUnavailable(f"skills.runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
         if source == "learned":
-            self.act = _policy_source(name, checkpoint, overrides)
+            self.act = _policy_source(name, checkpoint, overrides, runtime, self.layout)
         else:
             try:
                 self.act = _prior_source(self.config, overrides)
@@ -193,6 +214,7 @@ class SkillLibrary:
         prior_overrides: per-skill changes to the motion prior's settings at execution time
             (both sources: a learned policy's residual is added to its prior).
         max_open_width: cap on the gripper opening while executing, m.
+        runtime: how learned policies run, ``onnx`` (default) or ``sb3``.
     """
 
     def __init__(
@@ -202,6 +224,7 @@ class SkillLibrary:
         stop_tolerance: dict[str, float] | None = None,
         prior_overrides: dict[str, dict] | None = None,
         max_open_width: float | None = None,
+        runtime: str = "onnx",
     ) -> None:
         if source not in SKILL_SOURCES:
             raise SkillUnavailable(f"skills must be one of {', '.join(SKILL_SOURCES)}, got {source!r}")
@@ -210,6 +233,7 @@ class SkillLibrary:
         self.stop_tolerance = {"pick_place": 0.01, "push": 0.02, **(stop_tolerance or {})}
         self.prior_overrides = {k: dict(v) for k, v in (prior_overrides or {}).items()}
         self.max_open_width = max_open_width
+        self.runtime = runtime
         self._executors: dict[str, SkillExecutor] = {}
 
     def get(self, skill: str) -> SkillExecutor:
@@ -222,6 +246,7 @@ class SkillLibrary:
                 self.stop_tolerance.get(skill, 0.01),
                 self.prior_overrides.get(skill),
                 self.max_open_width,
+                self.runtime,
             )
         return self._executors[skill]
 
@@ -242,4 +267,5 @@ def library_from_config(skills_cfg: Any) -> SkillLibrary:
         c.get("stop_tolerance"),
         c.get("prior_overrides"),
         c.get("max_open_width"),
+        c.get("runtime", "onnx"),
     )
