@@ -2,8 +2,10 @@
 
 Measures `embodied plan` (an instruction the lexicon reads; one with a word only the
 sentence encoder grounds; a refusal, which loads the encoder for its suggestion) and a
-two-step `embodied run` with its video. Also scores the planner on the dev and held-out
-suites side by side.
+two-step `embodied run` with its video, each with the default runtimes (the encoder and the
+skills as cached ONNX exports) and, side by side, with torch/transformers and SB3
+(``planner.encoder_backend=torch skills.runtime=sb3``). Also scores the planner on the dev
+and held-out suites side by side. Run ``scripts/warm_cache.py`` first (install does).
 
 Usage: python scripts/bench_start.py [--repeats 5] [--json out.json]
 """
@@ -35,6 +37,10 @@ COMMANDS = {
         "seed=3",
     ],
 }
+
+
+RUNTIMES = {"onnx": [], "torch": ["planner.encoder_backend=torch", "skills.runtime=sb3"]}
+"""The default runtimes, and the libraries the models come from."""
 
 
 def timed(argv: list[str], run_dir: Path) -> tuple[float, int]:
@@ -69,19 +75,23 @@ def main() -> None:
     results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
     with tempfile.TemporaryDirectory() as tmp:
         for label, argv in COMMANDS.items():
-            times, codes = [], set()
-            for k in range(args.repeats):
-                seconds, code = timed(argv, Path(tmp) / f"{argv[0]}-{len(results)}-{k}")
-                times.append(seconds)
-                codes.add(code)
-            results[label] = {
-                "median_s": round(statistics.median(times), 2),
-                "min_s": round(min(times), 2),
-                "max_s": round(max(times), 2),
-                "exit_codes": sorted(codes),
-            }
-            r = results[label]
-            print(f"{label:30s} median {r['median_s']:.2f} s  (min {r['min_s']:.2f}, max {r['max_s']:.2f})")
+            for runtime, extra in RUNTIMES.items():
+                times, codes = [], set()
+                for k in range(args.repeats):  # alternate nothing: each setting's repeats back to back
+                    seconds, code = timed([*argv, *extra], Path(tmp) / f"{argv[0]}-{len(results)}-{runtime}-{k}")
+                    times.append(seconds)
+                    codes.add(code)
+                key = f"{label} [{runtime}]"
+                results[key] = {
+                    "median_s": round(statistics.median(times), 2),
+                    "min_s": round(min(times), 2),
+                    "max_s": round(max(times), 2),
+                    "exit_codes": sorted(codes),
+                }
+                r = results[key]
+                print(f"{key:42s} median {r['median_s']:.2f} s  (min {r['min_s']:.2f}, max {r['max_s']:.2f})")
+            fast, slow = results[f"{label} [onnx]"], results[f"{label} [torch]"]
+            print(f"{'':42s} ratio torch/onnx {slow['median_s'] / fast['median_s']:.2f}")
     results["suites"] = suites()
     for name, s in results["suites"].items():
         print(

@@ -5,6 +5,7 @@ phrasing kind, apart from both planner suites."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from embodied.perception.scene import Scene
@@ -147,11 +148,28 @@ def test_learned_push_takes_the_shipped_prior_overrides():
 
     from embodied.common.config_loader import CONFIG_DIR
     from embodied.execution.skill_executors import _policy_source
+    from embodied.learning.catalogue import skill_config
+    from sims import observation_layout
 
     overrides = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "skills" / "learned.yaml"))["prior_overrides"]
-    act = _policy_source("push", None, overrides["push"])
-    cells = [c.cell_contents for c in act.__closure__]  # the policy the executor acts with
-    actors = [getattr(getattr(c, "policy", None), "actor", c) for c in cells]
-    actors = [a for a in actors if hasattr(a, "prior_config")]
+    cfg = skill_config("push")
+    layout = observation_layout(str(cfg.env_id), cfg.get("task"))
+    act = _policy_source("push", None, overrides["push"], "sb3", layout)
+    policy = next(c.cell_contents for c in act.__closure__ if callable(c.cell_contents))  # what act calls
+    model = next(c.cell_contents for c in policy.__closure__ if hasattr(c.cell_contents, "policy"))  # its SB3 model
+    actors = [model.policy.actor]
     assert actors and actors[0].prior_config.push_speed == overrides["push"]["push_speed"]
     assert actors[0].prior_config.gain == overrides["push"]["gain"]
+    # The ONNX runtime bakes the overrides into its export: it acts like this SB3 actor
+    # (tests/test_fast_start.py) and unlike the export without them.
+    from embodied.learning.compiled_policy import compiled_policy
+
+    rng = np.random.default_rng(1)
+    batch = {
+        "observation": rng.normal(0.0, 0.1, (16, layout.size)).astype(np.float32),
+        "achieved_goal": rng.uniform(0.3, 0.6, (16, 3)).astype(np.float32),
+        "desired_goal": rng.uniform(0.3, 0.6, (16, 3)).astype(np.float32),
+    }
+    with_overrides = compiled_policy("push", None, overrides["push"])(batch)
+    without = compiled_policy("push", None, {})(batch)
+    assert np.abs(with_overrides - without).max() > 1e-3

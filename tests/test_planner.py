@@ -21,9 +21,13 @@ def planner():
 
 
 def test_encoder_is_the_real_frozen_minilm(planner):
-    model = planner.encoder.model
+    from embodied.planning.sentence_encoder import SentenceEncoder
+
+    model = SentenceEncoder(backend="torch")._encode.module.model  # through transformers' own loading
     assert model.config.hidden_size == 384 and model.config.num_hidden_layers == 6
     assert not model.training and not any(p.requires_grad for p in model.parameters())
+    # The planner runs the same network's ONNX export (equal within 1e-4: tests/test_fast_start.py).
+    assert planner.encoder.backend == "onnx" and planner.encoder.encode(["a cube"]).shape == (1, 384)
 
 
 def test_dev_suite_has_enough_entries():

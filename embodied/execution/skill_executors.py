@@ -76,10 +76,13 @@ def _prior_source(skill_cfg: Any, overrides: dict) -> ActionSource:
 def _policy_source(skill: str, checkpoint: str | None, overrides: dict, runtime: str, layout: Any) -> ActionSource:
     """The learned policy's actions: its cached ONNX export (``onnx``) or the SB3 model (``sb3``)."""
     if runtime == "onnx":
+        from embodied.learning.catalogue import SkillError
         from embodied.learning.compiled_policy import compiled_policy
 
         try:
             policy = compiled_policy(skill, checkpoint, overrides)
+        except SkillError:
+            raise  # the checkpoint itself: missing, damaged, other spaces (said by load_policy)
         except ValueError as exc:  # a bad override or an export that does not match its model
             raise SkillUnavailable(str(exc)) from exc
         if policy.input_dims.get("observation") != layout.size:
