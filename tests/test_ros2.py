@@ -16,6 +16,7 @@ from cyclonedds.util import duration
 from rosbags.typesys import Stores, get_typestore
 
 from robots.robot import RobotAction
+from robots.ros2 import images
 from robots.ros2 import messages as m
 from robots.ros2.dds import Node, dds_topic, domain_id, wait_for_match
 from robots.ros2.malformed import malformed_gripper_commands, malformed_trajectories
@@ -29,7 +30,9 @@ def to_rosbags(msg):
     cls = TYPESTORE.types[ros_name]
     kwargs = {}
     for name, value in vars(msg).items():
-        if isinstance(value, list) and value and not isinstance(value[0], (str, float, int)):
+        if isinstance(value, bytes):  # uint8[] (image data)
+            kwargs[name] = np.frombuffer(value, dtype=np.uint8)
+        elif isinstance(value, list) and value and not isinstance(value[0], (str, float, int)):
             kwargs[name] = [to_rosbags(v)[0] for v in value]
         elif (
             isinstance(value, list)
@@ -77,6 +80,21 @@ SAMPLES = [
     m.MultiArrayDimension(label="joints", size=7, stride=7),
     m.MultiArrayLayout(dim=[m.MultiArrayDimension("x", 2, 2)], data_offset=0),
     m.Float64MultiArray(layout=m.MultiArrayLayout(), data=[0.04, -1.0, 3.25]),
+    images.colour_image(np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3), m.Time(7, 8), "camera_optical"),
+    images.depth_image(np.array([[0.5, np.nan, 1.25]]), m.Time(7, 8), "camera_optical", "32FC1"),
+    images.depth_image(np.array([[0.5, 0.0], [1.2345, 70.0]]), m.Time(7, 8), "camera_optical", "16UC1"),
+    m.RegionOfInterest(1, 2, 3, 4, True),
+    images.camera_info(np.array([[300.0, 0, 160], [0, 300.0, 120], [0, 0, 1]]), 320, 240, m.Time(1, 2), "cam"),
+    m.Vector3(0.1, -0.2, 0.3),
+    m.Quaternion(0.0, 0.0, 0.7071, 0.7071),
+    m.Transform(m.Vector3(1.0, 2.0, 3.0), m.Quaternion(0.5, 0.5, 0.5, 0.5)),
+    images.pose_transform(np.eye(4), "world", "camera_color_optical_frame", m.Time(0, 0)),
+    m.TFMessage(
+        transforms=[
+            images.pose_transform(np.eye(4), "world", "a", m.Time(0, 1)),
+            images.pose_transform(np.diag([1.0, -1.0, -1.0, 1.0]), "world", "b", m.Time(0, 2)),
+        ]
+    ),
 ]
 
 
@@ -85,6 +103,49 @@ def test_every_message_type_is_byte_identical_to_rosbags(msg):
     theirs, ros_name = to_rosbags(msg)
     assert bytes(TYPESTORE.serialize_cdr(theirs, ros_name)) == msg.serialize()
     assert type(msg).deserialize(bytes(TYPESTORE.serialize_cdr(theirs, ros_name))) == msg
+
+
+def test_camera_frames_round_trip_through_their_messages():
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    depth = rng.uniform(0.3, 2.0, (48, 64))
+    depth[0, :5] = np.nan  # missing pixels, as at object edges
+    stamp = m.Time(3, 4)
+    sent = images.colour_image(rgb, stamp, "cam")
+    np.testing.assert_array_equal(images.image_array(m.Image.deserialize(sent.serialize())), rgb)
+    bgr = m.Image(sent.header, 48, 64, "bgr8", 0, 64 * 3, rgb[..., ::-1].tobytes())
+    np.testing.assert_array_equal(images.image_array(bgr), rgb)  # drivers that send BGR
+    metres = images.image_array(images.depth_image(depth, stamp, "cam", "32FC1"))
+    np.testing.assert_allclose(metres[1:], depth[1:], atol=1e-6)
+    assert np.isnan(metres[0, :5]).all() and not np.isnan(metres[1:]).any()
+    mm = images.image_array(images.depth_image(depth, stamp, "cam", "16UC1"))
+    np.testing.assert_allclose(mm[1:], depth[1:], atol=0.0005)  # millimetre quantisation
+    assert np.isnan(mm[0, :5]).all()
+    padded = m.Image(sent.header, 2, 2, "16UC1", 0, 6, bytes([232, 3, 0, 0, 99, 99, 208, 7, 1, 0, 99, 99]))
+    np.testing.assert_allclose(images.image_array(padded), [[1.0, np.nan], [2.0, 0.001]])  # row padding skipped
+    with pytest.raises(ValueError, match="encoding 'yuv422' is not supported"):
+        images.image_array(m.Image(sent.header, 2, 2, "yuv422", 0, 4, b"\0" * 8))
+    with pytest.raises(ValueError, match="do not fit"):
+        images.image_array(m.Image(sent.header, 48, 64, "rgb8", 0, 64 * 3, rgb.tobytes()[:-1]))
+
+
+def test_camera_calibration_and_pose_round_trip():
+    k = np.array([[415.7, 0.0, 160.0], [0.0, 415.7, 120.0], [0.0, 0.0, 1.0]])
+    info = m.CameraInfo.deserialize(images.camera_info(k, 320, 240, m.Time(), "cam").serialize())
+    np.testing.assert_allclose(images.intrinsics_of(info), k)
+    assert info.p[:3] == [415.7, 0.0, 160.0] and info.p[3] == 0.0
+    info.d = [0.1, 0, 0, 0, 0]
+    with pytest.raises(ValueError, match="rectified"):
+        images.intrinsics_of(info)
+    angle = 0.7
+    pose = np.eye(4)
+    pose[:3, :3] = [[1, 0, 0], [0, np.cos(angle), -np.sin(angle)], [0, np.sin(angle), np.cos(angle)]]
+    pose[:3, :3] = pose[:3, :3] @ np.diag([1.0, -1.0, -1.0])  # looking down, optical convention
+    pose[:3, 3] = [0.5, -0.1, 1.2]
+    sent = images.pose_transform(pose, "world", "camera_color_optical_frame", m.Time(1, 0))
+    back = m.TFMessage.deserialize(m.TFMessage(transforms=[sent]).serialize()).transforms[0]
+    assert (back.header.frame_id, back.child_frame_id) == ("world", "camera_color_optical_frame")
+    np.testing.assert_allclose(images.transform_pose(back), pose, atol=1e-12)
 
 
 def test_every_ros_type_has_a_sample():
