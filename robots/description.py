@@ -94,11 +94,12 @@ class KinematicsSpec(BaseModel):
     """A kinematic model for hardware, where no simulator computes forward kinematics.
 
     ``dh`` rows are (a, d, alpha) per arm joint in the ``convention`` given (Craig's
-    ``modified`` or the classic ``standard`` Denavit-Hartenberg); ``tool`` is the distance from
-    the last frame to the end-effector point along its z axis, m.
+    ``modified`` or the classic ``standard`` Denavit-Hartenberg), or (a, d, alpha, theta
+    offset) where a joint's zero is not the DH zero (the xArm6's joints 2 and 3); ``tool`` is
+    the distance from the last frame to the end-effector point along its z axis, m.
     """
 
-    dh: list[tuple[float, float, float]]
+    dh: list[tuple[float, float, float] | tuple[float, float, float, float]]
     convention: Literal["modified", "standard"] = "modified"
     tool: float = 0.0
     tool_yaw: float = 0.0

@@ -50,7 +50,8 @@ class ArmModel:
             )
         if len(k.dh) != description.n_joints:
             raise ValueError(f"kinematics.dh has {len(k.dh)} rows but the arm has {description.n_joints} joints")
-        self.dh = [tuple(map(float, row)) for row in k.dh]
+        self.dh = [tuple(map(float, row[:3])) for row in k.dh]
+        self.offsets = np.array([float(row[3]) if len(row) > 3 else 0.0 for row in k.dh])
         self.modified = k.convention == "modified"
         self.tool = float(k.tool)
         self.tool_yaw = float(k.tool_yaw)
@@ -59,7 +60,7 @@ class ArmModel:
         """World transforms (4, 4) of each joint frame, then of the end-effector point."""
         t = np.eye(4)
         out = []
-        for (a, d, alpha), theta in zip(self.dh, np.asarray(q, dtype=np.float64), strict=True):
+        for (a, d, alpha), theta in zip(self.dh, np.asarray(q, dtype=np.float64) + self.offsets, strict=True):
             t = t @ _link(a, d, alpha, theta, self.modified)
             out.append(t)
         tool = _link(0.0, self.tool, 0.0, self.tool_yaw, True)
