@@ -31,6 +31,29 @@ def judged(report: dict) -> bool:
     return all(holds(g, positions, Geometry()) for g in goals)
 
 
+def interactive(tmp_path: Path, stdin: str, seed: int) -> subprocess.CompletedProcess:
+    """``embodied run`` without an instruction, in a fresh process, fed ``stdin``; must exit 0."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "embodied.cli",
+            "run",
+            f"seed={seed}",
+            "video=false",
+            "skills=scripted",
+            f"run_dir={tmp_path}",
+        ],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        timeout=400,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
 def test_run_executes_writes_report_and_video_and_prints_the_path_last(tmp_path, capsys):
     instruction = "put the red cube on the blue cube, then push the green cube to the left"
     code = main(["run", instruction, "seed=3", f"run_dir={tmp_path}", *FAST])
@@ -73,26 +96,8 @@ def test_learned_skills_end_to_end(tmp_path, capsys):
 
 
 def test_interactive_mode_keeps_one_scene(tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     stdin = "put the red cube on the blue cube\nscene\nput the green cube on the red cube\nquit\n"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "embodied.cli",
-            "run",
-            "seed=1",
-            "video=false",
-            "skills=scripted",
-            f"run_dir={tmp_path}",
-        ],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = interactive(tmp_path, stdin, 1)
     paths = [Path(p) for p in proc.stdout.split()]
     assert [p.parent.name for p in paths] == ["001", "002"]
     second = json.loads(paths[1].read_text())
@@ -177,7 +182,6 @@ def test_interactive_conversation_context_and_suggestions(tmp_path):
     """Across turns of one session: "it" is the object last moved, a refusal's suggestion is
     a yes/no question executed on yes (and not on no), "again" and "do the same with" reuse
     the last command. Each turn's plan is read from its report."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     stdin = (
         "put the yellow cube on the blue cube\n"
         "now put the red one on top of it\n"  # it = the yellow cube
@@ -189,24 +193,7 @@ def test_interactive_conversation_context_and_suggestions(tmp_path):
         "do the same with the blue cube\n"
         "quit\n"
     )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "embodied.cli",
-            "run",
-            "seed=3",
-            "video=false",
-            "skills=scripted",
-            f"run_dir={tmp_path}",
-        ],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=400,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = interactive(tmp_path, stdin, 3)
     reports = [json.loads(Path(p).read_text()) for p in proc.stdout.split()]
     plans = [[(g["object"], g["target"]) for g in r["plan"]] for r in reports]
     assert plans[0] == [("yellow_cube", {"on": "blue_cube"})]
@@ -225,26 +212,8 @@ def test_interactive_undo_puts_back_what_the_last_command_moved(tmp_path):
     """Driven through stdin: one command moves two cubes, "undo" plans them back to where the
     camera saw them before (checked like any sub-goal), and the objects end there; a second
     "undo" has nothing left and is refused."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     stdin = "scene\nput the red cube on the blue cube, then push the green cube to the left\nundo\nundo\nquit\n"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "embodied.cli",
-            "run",
-            "seed=5",
-            "video=false",
-            "skills=scripted",
-            f"run_dir={tmp_path}",
-        ],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=400,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = interactive(tmp_path, stdin, 5)
     seen = {
         m.group(1): np.array([float(m.group(2)), float(m.group(3))])
         for m in re.finditer(r"(\w+_cube): \(([-+.\d]+), ([-+.\d]+), [-+.\d]+\)", proc.stdout + proc.stderr)
