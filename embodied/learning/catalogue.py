@@ -44,6 +44,26 @@ def shipped_checkpoint(skill: str) -> Path:
     return SKILLS_DIR / f"{skill}.zip"
 
 
+def checkpoint_path(skill: str, checkpoint: str | Path | None) -> Path:
+    """The zip a skill runs: ``checkpoint`` (a run folder means its best.zip, else last.zip),
+    or the shipped one when None.
+
+    Raises:
+        SkillError: the file does not exist, with what to do about it.
+    """
+    path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(skill)
+    if path.is_dir():
+        path = path / "best.zip" if (path / "best.zip").exists() else path / "last.zip"
+    if not path.exists():
+        hint = (
+            f"train one with `embodied train skill={skill}` and pass checkpoint=runs/train/{skill}/<run>/best.zip"
+            if checkpoint is not None
+            else f"the package ships no {skill} policy; reinstall, or train one with `embodied train skill={skill}`"
+        )
+        raise SkillError(f"checkpoint {path} not found: {hint}")
+    return path
+
+
 def prior_layout(skill: DictConfig | dict) -> dict:
     """Where a skill's motion prior reads the observation: ``ee``, ``width``, ``obj`` indices
     and ``table_z`` (m), as :class:`embodied.learning.priors.ObsLayout` takes them.

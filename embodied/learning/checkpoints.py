@@ -12,7 +12,7 @@ from pathlib import Path
 
 import gymnasium as gym
 
-from embodied.learning.catalogue import SkillError, algorithms, shipped_checkpoint, skill_config
+from embodied.learning.catalogue import SkillError, algorithms, checkpoint_path, skill_config
 from embodied.learning.envs import make_env
 
 BEST, LAST, BUFFER = "best.zip", "last.zip", "last_replay_buffer.pkl"
@@ -60,16 +60,7 @@ def load_policy(skill: str, checkpoint: str | Path | None = None, env: gym.Env |
         SkillError: with what is wrong and what to do.
     """
     cfg = skill_config(skill)
-    path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(skill)
-    if path.is_dir():
-        path = path / "best.zip" if (path / "best.zip").exists() else path / "last.zip"
-    if not path.exists():
-        hint = (
-            f"train one with `embodied train skill={skill}` and pass checkpoint=runs/train/{skill}/<run>/best.zip"
-            if checkpoint is not None
-            else f"the package ships no {skill} policy; reinstall, or train one with `embodied train skill={skill}`"
-        )
-        raise SkillError(f"checkpoint {path} not found: {hint}")
+    path = checkpoint_path(skill, checkpoint)
     if not zipfile.is_zipfile(path):
         raise SkillError(
             f"checkpoint {path} is not a stable-baselines3 zip (corrupt or wrong file); retrain or re-copy it"

@@ -84,15 +84,12 @@ def compiled_policy(skill: str, checkpoint: str | None, overrides: dict) -> Comp
         SkillError: the checkpoint is missing, damaged or does not fit the skill (from
             :func:`embodied.learning.checkpoints.load_policy`, on first use).
     """
-    from embodied.common.artifact_cache import cached, file_fingerprint
-    from embodied.learning.catalogue import SkillError, shipped_checkpoint, skill_config
-
-    path = Path(checkpoint) if checkpoint is not None else shipped_checkpoint(skill)
-    if path.is_dir():
-        path = path / "best.zip" if (path / "best.zip").exists() else path / "last.zip"
-    if not path.is_file():
-        raise SkillError(f"checkpoint {path} not found: train one with `embodied train skill={skill}`")
     from omegaconf import OmegaConf
+
+    from embodied.common.artifact_cache import cached, file_fingerprint
+    from embodied.learning.catalogue import checkpoint_path, skill_config
+
+    path = checkpoint_path(skill, checkpoint)
 
     parts = {
         "skill": skill,
