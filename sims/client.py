@@ -39,14 +39,19 @@ def _quiet_import():  # noqa: ANN202
 pb = _quiet_import()
 
 
+ROBOT_ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "robots", "urdf")
+"""The URDFs this project ships (``robots/urdf``, written by ``scripts/make_arm_urdf.py``)."""
+
+
 def resolve_data_path(path: str) -> str:
-    """Absolute path of an asset: as given if it exists, else inside ``pybullet_data``."""
+    """Absolute path of an asset: as given if it exists, else in ``robots/urdf``, else inside ``pybullet_data``."""
     if os.path.isabs(path) or os.path.exists(path):
         return path
-    candidate = os.path.join(pybullet_data.getDataPath(), path)
-    if not os.path.exists(candidate):
-        raise FileNotFoundError(f"asset {path!r} not found (looked in the working directory and pybullet_data)")
-    return candidate
+    for root in (ROBOT_ASSETS, pybullet_data.getDataPath()):
+        candidate = os.path.join(root, path)
+        if os.path.exists(candidate):
+            return candidate
+    raise FileNotFoundError(f"asset {path!r} not found (looked in the working directory, robots/urdf, pybullet_data)")
 
 
 class PyBulletClient:

@@ -111,6 +111,27 @@ class SceneConfig(ConfigModel):
         return self
 
 
+class DepthNoiseConfig(ConfigModel):
+    """How an active-stereo depth camera's depth differs from the true distance (``sims.depth_noise``).
+
+    The axial error follows Intel's RMS depth-error formula for its D400 stereo cameras,
+    ``sigma(z) = z^2 * subpixel / (focal * baseline)``; the defaults are a RealSense D415 at
+    1280x720 (baseline 55 mm, focal ~1000 px, subpixel RMS 0.08): 1.5 mm at 1 m, 5.8 mm at 2 m.
+    Depth is then stored in whole millimetres (REP 118's 16UC1), and pixels at depth jumps
+    (stereo occlusion) or at random are lost, as a real camera reports no depth there.
+    """
+
+    enabled: StrictBool = Field(True, description="add the noise (false: exact rendered depth)")
+    baseline: float = Field(0.055, gt=0.0, le=1.0, description="stereo baseline, m")
+    focal: float = Field(1000.0, gt=0.0, le=10_000.0, description="focal length of the depth imager, px")
+    subpixel: float = Field(0.08, ge=0.0, le=1.0, description="RMS disparity error, px")
+    quantisation: float = Field(0.001, ge=0.0, le=0.05, description="depth step, m (0: continuous)")
+    edge_jump: float = Field(0.01, gt=0.0, le=1.0, description="a neighbour this much nearer/farther is an edge, m")
+    edge_dropout: Unit = Field(0.5, description="chance that a pixel at a depth edge has no reading")
+    dropout: Unit = Field(0.002, description="chance that any pixel has no reading")
+    seed: StrictInt = Field(0, ge=0, le=2**32 - 1, description="seeds the noise (with the frame's content)")
+
+
 class CameraConfig(ConfigModel):
     """A pinhole camera looking at the scene (OpenGL conventions, vertical field of view)."""
 
@@ -124,6 +145,9 @@ class CameraConfig(ConfigModel):
     target: tuple[float, float, float] = Field((0.5, 0.0, 0.0), description="point looked at, world frame, m")
     up: tuple[float, float, float] = Field((1.0, 0.0, 0.0), description="image up direction, world frame")
     """Up direction of the image, world frame (default: image top = far, image left = robot's left)."""
+    rate: float = Field(15.0, gt=0.0, le=1000.0, description="frames per second (tracking, ROS 2 streams), Hz")
+    latency: float = Field(0.05, ge=0.0, le=2.0, description="exposure to frame available, s (tracking)")
+    noise: DepthNoiseConfig = Field(default_factory=DepthNoiseConfig, description="depth noise model")
 
     @field_validator("far")
     @classmethod

@@ -8,6 +8,11 @@ and holds position when no command arrived within the command timeout (as the co
 ``cmd_timeout`` does). Malformed messages are counted and dropped, never executed, and never
 stop the loop. Runs in real time, in its own process (``embodied fake-arm``).
 
+It is a whole stand-in cell: the table and cubes are simulated with the arm, and an RGB-D
+camera publishes them (colour, aligned depth with the noise model, camera info, and its pose
+on ``/tf_static``) at the camera's rate, as a RealSense driver would
+(:mod:`robots.ros2.camera`); the cubes exist for a deployment only through those images.
+
 Like a real cell it also protects itself: trajectories that need a joint faster than rated
 are refused (a Franka reflex, a UR protective stop); while more than ``max_writers``
 publishers are matched on its command topic it executes nothing (two commanders fight over
@@ -26,11 +31,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from robots.description import RobotDescription, load_description
+from robots.ros2.camera import CameraTopics
 from robots.ros2.dds import COMMAND_QOS, SENSOR_QOS, Node, take
 from robots.ros2.discovery import Discovery
 from robots.ros2.estop import subscribe_estop
 from robots.ros2.messages import Float64MultiArray, Header, JointState, JointTrajectory, Time
 from robots.ros2.validation import TrajectoryRejected, validate_trajectory
+from sims.cell_camera import CellCamera, sample_state
 
 
 @dataclass
@@ -51,6 +58,8 @@ class FakeArmStats:
     """Most publishers matched on the command topic at once."""
     hold_delays: list[float] = field(default_factory=list)
     """For each watchdog hold: seconds from the last command received to the hold."""
+    frames: int = 0
+    """States handed to the camera process (frames it rendered and published, less any it dropped)."""
     max_publish_gap: float = 0.0
     """Longest time between two joint-state publications, s."""
     started: float = field(default_factory=time.monotonic)
@@ -67,6 +76,11 @@ class FakeArm:
         command_timeout: hold position when no valid command arrived for this long, s.
         max_writers: execute nothing while more publishers than this are matched on the command topic.
         estop_topic: the operator e-stop topic (None: not subscribed).
+        seed: places the cell's simulated cubes (None: the world's first placement).
+        scene: the cell's table and cubes (``SceneConfig`` or dict).
+        camera: the cell camera's pose, optics, ``rate`` and depth noise (``CameraConfig`` or dict).
+        camera_topics: where to publish the camera (None: no camera), a
+            :class:`robots.ros2.camera.CameraTopics`.
     """
 
     def __init__(
@@ -78,6 +92,10 @@ class FakeArm:
         discovery: Discovery | None = None,
         max_writers: int = 1,
         estop_topic: str | None = "/embodied/estop",
+        seed: int | None = None,
+        scene=None,  # noqa: ANN001
+        camera=None,  # noqa: ANN001
+        camera_topics: CameraTopics | None = None,
     ) -> None:
         from sims.world import TabletopWorld
 
@@ -93,7 +111,10 @@ class FakeArm:
         if not 1.0 <= self.rate <= 1000.0:
             raise ValueError(f"rate must be within 1..1000 Hz, got {self.rate}")
         self.command_timeout = command_timeout
-        self.world = TabletopWorld(robot=self.description)
+        self.world = TabletopWorld(robot=self.description, scene=scene, camera=camera)
+        if seed is not None:
+            self.world.reset(np.random.default_rng(seed))
+            self.world.settle()
         self.arm = self.world.robot
         d = self.description
         self.joint_names = d.joint_names
@@ -107,6 +128,14 @@ class FakeArm:
             self.node.reader(spec.gripper_topic, Float64MultiArray, COMMAND_QOS) if spec.gripper_topic else None
         )
         self.stats = FakeArmStats()
+        self.camera = (
+            CellCamera(self.description.name, scene, camera, camera_topics, self.node.discovery)
+            if camera_topics
+            else None
+        )
+        self.camera_topics = camera_topics
+        self._frame_period = 1.0 / self.world.camera.config.rate
+        self._next_frame = -math.inf
         self._estop_request: tuple[bool, float] | None = None  # (stop, arrival), set by the DDS thread
         self.estopped = False
         self._writers = 0
@@ -234,6 +263,11 @@ class FakeArm:
         self.arm.command(self._target(now))
         self.world.client.advance(1.0 / self.rate)
         self.publish(now)
+        if self.camera is not None and now >= self._next_frame:
+            # The frame shows the cell as it is now; its stamp is the exposure time.
+            self.camera.send(sample_state(self.world, time.time()))
+            self.stats.frames = self.camera.sent
+            self._next_frame = max(self._next_frame + self._frame_period, now)
 
     def publish(self, now: float) -> None:
         obs = self.arm.get_observation()
@@ -274,4 +308,6 @@ class FakeArm:
         return self.stats
 
     def close(self) -> None:
+        if self.camera is not None:
+            self.camera.close()
         self.world.close()

@@ -89,6 +89,7 @@ class TabletopWorld:
         self.client.restore_state(self._initial_state)
         self.robot.reset(getattr(self.description, pose), gripper_width=gripper_width)
         self.scene.reset(rng)
+        self.camera.restart()
 
     def settle(self) -> None:
         """Let the freshly placed cubes come to rest (``scene.settle_steps`` physics steps)."""

@@ -94,11 +94,11 @@ class FlakyLibrary(SkillLibrary):
         outer = self
 
         class Flaky:
-            def run(self, world, obj, goal, max_steps, on_step=None, tolerance=None):
+            def run(self, world, tracker, goal, max_steps, on_step=None, tolerance=None):
                 if outer.failures > 0:
                     outer.failures -= 1
-                    return SkillRun(False, 0, float(np.linalg.norm(world.client.base_pose(obj)[0] - goal)))
-                return executor.run(world, obj, goal, max_steps, on_step, tolerance)
+                    return SkillRun(False, 0, float(np.linalg.norm(tracker.state().position - goal)))
+                return executor.run(world, tracker, goal, max_steps, on_step, tolerance)
 
         return Flaky()
 

@@ -11,6 +11,7 @@ from embodied.common.artifact_cache import cached, file_fingerprint
 from embodied.common.config_loader import load_config
 from embodied.execution.skill_executors import SkillExecutor, SkillUnavailable
 from embodied.execution.world_builder import build_world
+from embodied.perception.tracker import SimTracker
 from embodied.planning import sentence_encoder
 from embodied.planning.sentence_encoder import SentenceEncoder, load_encoder
 from tests.tiny_models import build_tiny_encoder
@@ -86,8 +87,9 @@ def test_learned_skills_act_the_same_from_onnx_and_from_sb3(skill, obj):
     slow = SkillExecutor(skill, "learned", prior_overrides=overrides, runtime="sb3")
     world = build_world(cfg)
     try:
-        observation = fast.observation(world, obj)
-        np.testing.assert_array_equal(observation, slow.observation(world, obj))
+        tracker = SimTracker(world, obj)
+        observation = fast.observation(world, tracker)
+        np.testing.assert_array_equal(observation, slow.observation(world, tracker))
         achieved = world.client.base_pose(obj)[0]
         rng = np.random.default_rng(0)
         for goal in achieved + rng.uniform([-0.2, -0.2, 0.0], [0.2, 0.2, 0.1], (8, 3)):

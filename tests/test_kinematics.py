@@ -4,6 +4,7 @@ with PyBullet's forward kinematics and Jacobian on the same URDF."""
 import numpy as np
 import pytest
 
+from robots.description import load_description
 from robots.forward_kinematics import ArmModel
 from sims.world import TabletopWorld
 
@@ -97,3 +98,42 @@ def test_xarm6_model_matches_pybullet_on_the_published_urdf():
         dq = np.zeros(6)
         dq[i] = 1e-6
         np.testing.assert_allclose((model.forward(q + dq)[0] - model.forward(q - dq)[0]) / 2e-6, jac[:3, i], atol=1e-6)
+
+
+@pytest.mark.parametrize("arm", ["ur5e", "xarm6"])
+def test_shipped_urdf_matches_the_kinematic_model_in_pybullet(arm):
+    """The URDF written from the DH model (robots/urdf/) gives PyBullet the same end-effector
+    pose as the model, over random joint positions within the limits."""
+    import pybullet as pb
+
+    from sims.client import resolve_data_path
+
+    d = load_description(arm)
+    model = ArmModel(d)
+    cid = pb.connect(pb.DIRECT)
+    try:
+        body = pb.loadURDF(resolve_data_path(d.urdf), useFixedBase=True, physicsClientId=cid)
+        info = [
+            pb.getJointInfo(body, i, physicsClientId=cid) for i in range(pb.getNumJoints(body, physicsClientId=cid))
+        ]
+        joints = {i[1].decode(): i[0] for i in info}
+        links = {i[12].decode(): i[0] for i in info}
+        rng = np.random.default_rng(1)
+        for _ in range(100):
+            q = rng.uniform(np.maximum(d.lower_limits, -np.pi), np.minimum(d.upper_limits, np.pi))
+            for name, value in zip(d.joint_names, q, strict=True):
+                pb.resetJointState(body, joints[name], value, physicsClientId=cid)
+            state = pb.getLinkState(body, links[d.ee_link], computeForwardKinematics=True, physicsClientId=cid)
+            position, quaternion = model.forward(q)
+            np.testing.assert_allclose(state[4], position, atol=2e-5)
+            assert abs(float(np.dot(state[5], quaternion))) > 1 - 1e-6
+    finally:
+        pb.disconnect(cid)
+
+
+def test_shipped_urdfs_are_what_the_generator_writes():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "scripts/make_arm_urdf.py", "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -8,6 +8,7 @@ import pytest
 import sims
 from embodied.execution.skill_executors import SkillExecutor
 from embodied.learning.catalogue import prior_layout, skill_config
+from embodied.perception.tracker import SimTracker
 from robots.robot import RobotObservation
 from sims.observation import PARKED, ObjectState, ObservationLayout
 
@@ -23,7 +24,7 @@ def test_executor_sees_exactly_what_the_training_env_sees(skill):
                 obs, *_ = env.step(env.action_space.sample())
             inner = env.unwrapped
             executor = SkillExecutor(skill, "scripted")
-            built = executor.observation(inner.world, inner.task.object)
+            built = executor.observation(inner.world, SimTracker(inner.world, inner.task.object))
             np.testing.assert_array_equal(built, obs["observation"])
     finally:
         env.close()

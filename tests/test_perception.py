@@ -27,6 +27,21 @@ def test_names_come_from_pixels_not_from_simulator_labels(world):
     assert "purple_cube" in scene.names and "red_cube" not in scene.names
 
 
+@pytest.mark.parametrize("seed", [5, 6])
+def test_without_depth_noise_positions_are_within_3mm(seed):
+    from sims.world import TabletopWorld
+
+    exact = TabletopWorld(camera={"noise": {"enabled": False}})
+    try:
+        exact.reset(np.random.default_rng(seed))
+        exact.settle()
+        truth = exact.scene.object_positions()
+        for obj in perceive_world(exact).objects:
+            assert np.linalg.norm(obj.position - truth[obj.name]) < 0.003, obj.name
+    finally:
+        exact.close()
+
+
 def test_hidden_objects_are_not_invented(world):
     # Stack green exactly on red: the overhead camera cannot see the red cube any more.
     world.client.set_base_pose("red_cube", (0.5, 0.0, 0.02))
@@ -60,9 +75,79 @@ def test_colour_names(rgb, name):
     assert colour_name(rgb) == name
 
 
-def test_perception_needs_segmentation(world):
+def test_perception_reads_no_simulator_labels(world):
+    """A frame stripped of segmentation and labels (what a real RGB-D camera gives) is enough."""
+    from dataclasses import replace
+
     from embodied.perception.scene import perceive
 
-    frame = world.camera.render(segmentation=False)
-    with pytest.raises(ValueError, match="segmentation"):
-        perceive(frame)
+    world.reset(np.random.default_rng(7))
+    world.settle()
+    frame = replace(world.camera.render(segmentation=True), segmentation=None, labels={})
+    scene = perceive(frame, table_center=(0.5, 0.0), table_size=(0.5, 0.7))
+    truth = world.scene.object_positions()
+    assert scene.names == sorted(truth)
+    for obj in scene.objects:
+        assert np.linalg.norm(obj.position - truth[obj.name]) < 0.01, obj.name
+
+
+def test_touching_cubes_of_different_colours_are_two_objects(world):
+    world.client.set_base_pose("red_cube", (0.5, 0.0, 0.02))
+    world.client.set_base_pose("green_cube", (0.5, 0.04, 0.02))  # face to face
+    world.client.step(20)
+    scene = perceive_world(world)
+    for name in ("red_cube", "green_cube"):
+        assert np.linalg.norm(scene.get(name).position - world.scene.object_position(name)) < 0.01
+
+
+def test_the_arm_in_view_is_not_an_object(world):
+    from robots.robot import RobotAction
+
+    world.reset(np.random.default_rng(2), pose="ready")  # gripper 0.2 m over the table centre
+    world.settle()
+    world.robot.send_action(RobotAction(ee_delta=np.array([0.0, 0.0, -0.1]), gripper_width=0.02))
+    scene = perceive_world(world)
+    assert set(scene.names) <= set(world.scene.object_names)
+
+
+def test_no_table_in_view_is_one_clear_error(world):
+    from embodied.perception.scene import NoTable, perceive
+    from sims.camera import Camera
+    from sims.config import CameraConfig
+
+    sky = Camera(world.client, CameraConfig(eye=(0.5, 0.0, 1.0), target=(0.5, 0.0, 3.0), up=(1.0, 0.0, 0.0)))
+    with pytest.raises(NoTable, match="table"):
+        perceive(sky.render())
+
+
+def test_depth_noise_grows_with_distance_and_is_quantised():
+    from sims.config import DepthNoiseConfig
+    from sims.depth_noise import add_depth_noise, depth_sigma
+
+    config = DepthNoiseConfig(dropout=0.0, edge_dropout=0.0)
+    near, far = np.full((200, 200), 0.5, np.float32), np.full((200, 200), 2.0, np.float32)
+    noisy_near = add_depth_noise(near, config.model_copy(update={"quantisation": 0.0}))
+    noisy_far = add_depth_noise(far, config.model_copy(update={"quantisation": 0.0}))
+    # sigma ~ z^2: four times the distance, sixteen times the spread (within sampling error).
+    ratio = float(np.std(noisy_far - far) / np.std(noisy_near - near))
+    assert 14.0 < ratio < 18.0
+    assert abs(float(np.std(noisy_far - far)) - float(depth_sigma(np.float64(2.0), config))) < 3e-4
+    steps = add_depth_noise(far, config) / 0.001
+    np.testing.assert_allclose(steps, np.round(steps), atol=1e-3)  # whole millimetres
+
+
+def test_depth_noise_loses_pixels_at_edges_and_is_seeded():
+    from sims.config import DepthNoiseConfig
+    from sims.depth_noise import add_depth_noise
+
+    depth = np.full((100, 100), 1.0, np.float32)
+    depth[40:60, 40:60] = 0.96  # a 4 cm step: a cube's top face
+    config = DepthNoiseConfig(edge_dropout=1.0, dropout=0.0)
+    noisy = add_depth_noise(depth, config)
+    lost = np.isnan(noisy)
+    assert lost[39, 50] and lost[40, 50] and lost[50, 59] and lost[50, 60]  # both sides of the step
+    assert not lost[50, 50] and not lost[10, 10]
+    np.testing.assert_array_equal(add_depth_noise(depth, config, frame=3), add_depth_noise(depth, config, frame=3))
+    assert not np.array_equal(add_depth_noise(depth, config, frame=3), add_depth_noise(depth, config, frame=4))
+    off = DepthNoiseConfig(enabled=False)
+    np.testing.assert_array_equal(add_depth_noise(depth, off), depth)

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from embodied.learning.prior_config import PriorConfig
+from embodied.perception.config import PerceptionConfig
 from robots.safety import SafetyConfig
 from sims.config import CameraConfig, SceneConfig, SimConfig
 from sims.randomization import RandomizationConfig
@@ -87,6 +88,7 @@ class Scene(_Section):
     sim: SimConfig | None = None
     scene: SceneConfig | None = None
     camera: CameraConfig | None = None
+    perception: PerceptionConfig | None = None
     planner: Planner | None = None
 
 
@@ -200,8 +202,24 @@ class FaultInjection(_Section):
     stall_seconds: float = Field(gt=0.0, le=60.0, description="for this long, s")
 
 
+class CellCamera(_Section):
+    """``configs/cell_camera/``: the cell's RGB-D camera over ROS 2 (topics, frames, encoding)."""
+
+    enabled: StrictBool = Field(description="deploy: perceive from the camera topics | fake-arm: publish them")
+    colour: str = Field(description="colour image topic (sensor_msgs/Image, rgb8 or bgr8)")
+    depth: str = Field(description="depth topic, aligned to the colour image (16UC1 mm or 32FC1 m)")
+    info: str = Field(description="camera info topic of the colour image (rectified: no distortion)")
+    tf_static: str = Field(description="static transforms topic carrying world -> optical frame")
+    world_frame: str = Field(min_length=1, description="the world (robot base) frame id")
+    optical_frame: str = Field(min_length=1, description="the camera's optical frame id")
+    depth_encoding: Literal["16UC1", "32FC1"] = Field(description="what the stand-in publishes depth as")
+    timeout: float = Field(gt=0.0, le=120.0, description="seconds to wait for a fresh frame")
+
+
 class Deploy(Run):
     """``configs/deploy.yaml``."""
+
+    cell_camera: CellCamera
 
     target: str = Field(description="ros2: an arm behind a ROS 2 driver | sim: the dry run only")
     connect_timeout: float = Field(gt=0.0, le=600.0, description="seconds to wait for the first joint state")
@@ -222,7 +240,11 @@ class FakeArm(_Section):
     max_writers: StrictInt = Field(ge=1, le=100, description="command-topic writers tolerated at once")
     duration: float | None = Field(None, gt=0.0, description="seconds to run; null: until interrupted")
     stats: str | None = Field(None, description="write statistics as JSON to this file when stopped")
+    seed: Seed = Field(ge=0, le=2**32 - 1, description="places the simulated cubes of the stand-in cell")
     dds: Dds
+    cell_camera: CellCamera
+    camera: CameraConfig | None = None
+    scene: SceneConfig | None = None
 
     _stats = field_validator("stats")(classmethod(lambda cls, v: _writable_file(v)))
 

@@ -21,9 +21,12 @@ import numpy as np
 from embodied.common.config_schema import Controller as ControllerConfig
 from embodied.execution.goal_geometry import Geometry, TargetError, goal_position, holds
 from embodied.execution.skill_executors import SkillLibrary
-from embodied.perception.scene import Scene, perceive_world
+from embodied.perception.config import PerceptionConfig
+from embodied.perception.scene import Scene, perceive, table_plane
+from embodied.perception.tracker import CameraTracker, FrameStream, SimTracker, SimulatedStream, Tracker
 from embodied.planning.subgoals import Plan, SubGoal
 from robots.robot import MotionHalted
+from sims.camera import CameraFrame
 
 
 @dataclass
@@ -76,6 +79,12 @@ class Controller:
         config: budgets and limits.
         on_frame: called after every control step with the caption of the current sub-goal.
         on_event: called with ("start" | "attempt" | "done" | "replan" | "stop", details).
+        perception: how objects are found in frames and tracked during skills
+            (``tracking``: sim ground truth or the camera).
+        camera: where frames come from, anything with ``render() -> CameraFrame`` (default:
+            the world's overhead camera; ``embodied deploy``: the cell's camera over ROS 2).
+        stream: makes the frame stream a camera tracker follows (default: the world's
+            camera at ``camera.rate`` with ``camera.latency``, on simulated time).
     """
 
     def __init__(
@@ -85,8 +94,15 @@ class Controller:
         config: ControllerConfig | None = None,
         on_frame: Callable[[str], None] | None = None,
         on_event: EventCallback | None = None,
+        perception: PerceptionConfig | None = None,
+        camera: Any = None,
+        stream: Callable[[], FrameStream] | None = None,
     ) -> None:
         self.world = world
+        self.perception = perception or PerceptionConfig()
+        self.camera = camera if camera is not None else world.camera
+        self.stream = stream or self._simulated_stream
+        self._plane: tuple[bytes, Any] | None = None  # (camera pose, table plane) fitted once
         self.library = library
         self.config = config or ControllerConfig()
         self.on_frame = on_frame
@@ -111,14 +127,30 @@ class Controller:
         """Drop remembered objects (the scene was reset)."""
         self._memory = {}
 
-    def perceive(self) -> Scene:
-        """What the camera sees, plus objects it saw before that are now covered by another.
+    def _simulated_stream(self) -> FrameStream:
+        c = self.world.camera.config
+        return SimulatedStream(self.world.camera.render, lambda: self.world.client.time, c.rate, c.latency)
+
+    def see(self, frame: CameraFrame) -> Scene:
+        """The objects in one frame (no memory). The table plane is fitted once per camera pose."""
+        sc = self.world.scene
+        key = frame.camera_to_world.tobytes()
+        if self._plane is None or self._plane[0] != key:
+            centre, half = np.asarray(sc.table_center)[:2], np.asarray(sc.table_size) / 2
+            self._plane = (key, table_plane(frame, self.perception, np.stack([centre - half, centre + half])))
+        return perceive(
+            frame, self.perception, table_center=sc.table_center, table_size=sc.table_size, plane=self._plane[1]
+        )
+
+    def perceive(self, frame: CameraFrame | None = None) -> Scene:
+        """What the camera sees (a fresh frame, or ``frame``), plus objects it saw before that
+        are now covered by another.
 
         An overhead camera cannot see a cube under another cube. An object that vanished
         from view while something now rests right above its last position is kept there
         (object permanence); one that vanished otherwise is dropped.
         """
-        scene = perceive_world(self.world)
+        scene = self.see(frame if frame is not None else self.camera.render())
         s = self.geometry.object_size
         # Identity by colour: a partly covered cube may look like a "box" sliver; it is
         # still the cube that was seen there before, at the place it was seen.
@@ -135,7 +167,7 @@ class Controller:
                 # where the whole cube was last seen.
                 m = self._memory[o.name]
                 if np.linalg.norm(m.position[:2] - o.position[:2]) < 1.5 * s:
-                    o = replace(m, pixels=o.pixels, instance=o.instance)
+                    o = replace(m, pixels=o.pixels)
             if o.name not in self._memory:
                 same = [m for m in self._memory.values() if m.colour == o.colour and m.name not in scene.names]
                 if same:
@@ -208,11 +240,27 @@ class Controller:
         self._clear_view()
 
     # -- execution -------------------------------------------------------------------------
-    def _body(self, scene: Scene, name: str) -> str:
-        """The simulated body behind a perceived object: the tracker's handle is its instance id."""
+    def tracker(self, scene: Scene, name: str) -> Tracker:
+        """What the skill moving ``name`` reads the objects from (``perception.tracking``).
+
+        ``sim``: the simulated object nearest to where ``name`` was perceived (ground truth);
+        ``camera``: ``name`` followed through the camera's frames from where it was perceived.
+        """
         obj = scene.get(name)
-        labels = self.world.client.body_names
-        return labels.get(obj.instance & ((1 << 24) - 1), name) if obj.instance >= 0 else name
+        if self.perception.tracking == "sim":
+            client = self.world.client
+            body = min(
+                self.world.scene.object_names,
+                key=lambda n: float(np.linalg.norm(client.base_pose(n)[0] - obj.position)),
+            )
+            return SimTracker(self.world, body)
+        robot = self.world.robot
+
+        def gripper() -> tuple[np.ndarray, float]:
+            o = robot.get_observation()
+            return o.ee_position, float(o.gripper_width)
+
+        return CameraTracker(self.stream(), self.see, obj, scene, gripper, self.geometry.object_size, self.perception)
 
     def attempt(self, goal: SubGoal) -> tuple[bool, str | None, bool]:
         """One attempt: goal position from perception, skill, release, clear view, check.
@@ -226,23 +274,23 @@ class Controller:
         except TargetError as exc:
             return False, str(exc), False
         executor = self.library.get(goal.skill)
-        body = self._body(scene, goal.object)
+        tracker = self.tracker(scene, goal.object)
         budget = self.config.max_steps
         if goal.skill == "pick_place":
             # Come down onto the goal from above: carried sideways at the goal's height, the
             # cube would sweep whatever it is being put on.
             above = target + np.array([0.0, 0.0, self.config.approach_height])
-            run = executor.run(self.world, body, above, budget, self._tick, tolerance=0.02)
+            run = executor.run(self.world, tracker, above, budget, self._tick, tolerance=0.02)
             budget = max(budget - run.steps, 1)
         elif goal.skill == "push":
             # Long pushes in short legs: a cube pushed far at full speed slides past its goal.
-            start = self.world.client.base_pose(body)[0]
+            start = scene.get(goal.object).position
             legs = int(np.ceil(np.linalg.norm((target - start)[:2]) / self.config.push_leg))
             for k in range(1, legs):
                 via = start + (target - start) * k / legs
-                run = executor.run(self.world, body, via, budget, self._tick, tolerance=0.03)
+                run = executor.run(self.world, tracker, via, budget, self._tick, tolerance=0.03)
                 budget = max(budget - run.steps, 1)
-        run = executor.run(self.world, body, target, budget, self._tick)
+        run = executor.run(self.world, tracker, target, budget, self._tick)
         self._clear_view()
         if run.error:
             return False, run.error, True

@@ -22,6 +22,7 @@ from embodied.common.media import caption, write_video
 from embodied.execution.hierarchical_controller import Controller, ControllerConfig, Execution
 from embodied.execution.skill_executors import library_from_config
 from embodied.execution.world_builder import build_world
+from embodied.perception.config import PerceptionConfig
 from embodied.perception.scene import Scene
 from embodied.planning.planner import PlanResult, make_planner, plan_screened
 
@@ -53,8 +54,9 @@ class Session:
     def __init__(self, cfg: DictConfig, on_event: EventCallback | None = None, planner=None, library=None) -> None:
         try:
             controller_cfg = ControllerConfig(**section(cfg, "controller"))
+            perception = PerceptionConfig(**section(cfg, "perception"))
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"bad controller config: {exc}") from exc
+            raise ConfigError(f"bad controller or perception config: {exc}") from exc
         self.cfg = cfg
         self.on_event = on_event or (lambda kind, info: None)
         self.planner = planner or make_planner(cfg.planner)
@@ -68,7 +70,9 @@ class Session:
             from sims.config import CameraConfig, from_mapping
 
             self._video_camera = Camera(self.world.client, from_mapping(CameraConfig, section(cfg, "video_camera")))
-        self.controller = Controller(self.world, self.library, controller_cfg, self._on_frame, self.on_event)
+        self.controller = Controller(
+            self.world, self.library, controller_cfg, self._on_frame, self.on_event, perception=perception
+        )
         self._frame_every = max(1, int(cfg.get("video_every", 1)))
         self._tick = 0
 
@@ -105,8 +109,8 @@ class Session:
         """
         start = time.perf_counter()
         self._frames = []
-        frame = self.world.camera.render()
-        scene = self.controller.perceive()
+        frame = self.controller.camera.render()
+        scene = self.controller.perceive(frame)
         if plan is not None:
             result = plan(scene)
         else:

@@ -6,8 +6,9 @@ same observation and action conventions as the skill environments it was trained
 (:mod:`sims.observation`); an action is an end-effector displacement in
 [-1, 1]^3 times ``max_ee_step`` plus, for pick_place, a gripper command.
 
-The low-level loop reads the object's pose from the simulator, as a real system reads it
-from a tracker; whether a sub-goal *holds* is judged separately, from the camera.
+The low-level loop reads the object's pose from a tracker (:mod:`embodied.perception.tracker`:
+the simulator's ground truth, or the camera's frames); whether a sub-goal *holds* is judged
+separately, from a fresh camera frame.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from embodied.common.config_loader import ConfigError
+from embodied.perception.tracker import Tracker
 from embodied.planning.subgoals import CATALOGUE
 from sims import observation_layout
-from sims.observation import object_state
 
 SKILL_SOURCES = ("learned", "scripted")
 RUNTIMES = ("onnx", "sb3")
@@ -160,24 +161,25 @@ class SkillExecutor:
             except (TypeError, ValueError) as exc:
                 raise SkillUnavailable(f"bad prior override for {name}: {exc}") from exc
 
-    def observation(self, world: Any, obj: str) -> np.ndarray:
-        """The skill's flat observation for ``obj`` in ``world``, from the one builder the
-        training env uses (:mod:`sims.observation`): robot, object, other objects."""
-        others = [world.client.base_pose(n)[0] for n in world.scene.object_names if n != obj]
-        return self.layout.build(world.robot.get_observation(), object_state(world.client, obj), others)
+    def observation(self, world: Any, tracker: Tracker) -> np.ndarray:
+        """The skill's flat observation in ``world``, the objects as ``tracker`` has them, from
+        the one builder the training env uses (:mod:`sims.observation`): robot, object, others."""
+        return self.layout.build(world.robot.get_observation(), tracker.state(), tracker.others())
 
     def run(
         self,
         world: Any,
-        obj: str,
+        tracker: Tracker,
         goal: np.ndarray,
         max_steps: int,
         on_step: StepCallback | None = None,
         tolerance: float | None = None,
     ) -> SkillRun:
-        """Drive ``obj`` toward ``goal`` ((3,), world frame, m) for at most ``max_steps`` control steps.
+        """Drive the tracked object toward ``goal`` ((3,), world frame, m) for at most ``max_steps`` control steps.
 
-        Stops when the object is within ``tolerance`` (default: the executor's) of the goal.
+        The object's pose comes from ``tracker`` (:mod:`embodied.perception.tracker`: the
+        simulator's ground truth, or the camera). Stops when the tracked object is within
+        ``tolerance`` (default: the executor's) of the goal.
         """
         from robots.robot import RobotAction
 
@@ -186,12 +188,12 @@ class SkillExecutor:
         step = world.description.max_ee_step
         max_width = world.description.gripper.max_width
         goal = np.asarray(goal, dtype=np.float64)
-        achieved = world.client.base_pose(obj)[0]
+        achieved = tracker.state().position
         distance = float(np.linalg.norm(achieved - goal))
         for n in range(max_steps):
             if distance < tol:
                 return SkillRun(True, n, distance)
-            action = np.asarray(self.act(self.observation(world, obj), achieved, goal), dtype=np.float64)
+            action = np.asarray(self.act(self.observation(world, tracker), achieved, goal), dtype=np.float64)
             if action.shape != ((4,) if self.uses_gripper else (3,)) or not np.isfinite(action).all():
                 return SkillRun(False, n, distance, f"the {self.source} {self.name} skill gave a bad action {action}")
             action = np.clip(action, -1.0, 1.0)
@@ -200,9 +202,10 @@ class SkillExecutor:
                 # Open only as wide as needed: wide-open fingers catch neighbouring cubes.
                 width = min(width, self.max_open_width)
             world.robot.send_action(RobotAction(ee_delta=action[:3] * step, gripper_width=width))
+            tracker.update()
             if on_step:
                 on_step()
-            achieved = world.client.base_pose(obj)[0]
+            achieved = tracker.state().position
             distance = float(np.linalg.norm(achieved - goal))
         return SkillRun(distance < tol, max_steps, distance)
 

@@ -16,7 +16,8 @@ def is_override(token: str) -> bool:
 
 
 def instruction_and_overrides(tokens: list[str]) -> tuple[str | None, list[str]]:
-    """The instruction (the one token that is not ``key=value``) and the overrides, in any order.
+    """The instruction (the one token that is not ``key=value``) and the overrides, in any order
+    (``tracking=`` is short for ``perception.tracking=``).
 
     Raises:
         ConfigError: more than one instruction.
@@ -24,7 +25,7 @@ def instruction_and_overrides(tokens: list[str]) -> tuple[str | None, list[str]]
     instruction, overrides = None, []
     for token in tokens:
         if is_override(token):
-            overrides.append(token)
+            overrides.extend(tracking_shorthand([token]))
         elif instruction is not None:
             raise ConfigError(
                 f"give one instruction, in quotes (got {instruction!r} and {token!r}); settings are key=value"
@@ -32,6 +33,11 @@ def instruction_and_overrides(tokens: list[str]) -> tuple[str | None, list[str]]
         else:
             instruction = token
     return instruction, overrides
+
+
+def tracking_shorthand(overrides: list[str]) -> list[str]:
+    """``tracking=camera`` is short for ``perception.tracking=camera``."""
+    return ["perception." + o if o.startswith("tracking=") else o for o in overrides]
 
 
 def dds_shorthand(overrides: list[str]) -> list[str]:

@@ -74,7 +74,7 @@ def run_demo(cfg: DictConfig, progress: Callable[[int, str], None] | None = None
             if progress:
                 progress(steps, label)
 
-        before = world.camera.render()
+        before = world.camera.render(segmentation=True)
         write_png(run_dir / "scene.png", before.rgb)
         write_png(run_dir / "depth.png", depth_image(before.depth))
         write_png(run_dir / "segmentation.png", segmentation_image(before.segmentation))

@@ -73,6 +73,8 @@ class DeployOutcome:
     """Every safety intervention on the arm: seconds since connect, kind, detail."""
     stalled_at: float | None = None
     """Fault injection: when the control loop hung (seconds since connect)."""
+    perceived: list[dict] | None = None
+    """Objects the cell's camera saw at the start (mirrored into the twin); None without a camera."""
     connected_at: float | None = None
     """``time.monotonic()`` when the arm was connected (the zero of the times above; the
     monotonic clock is shared by the processes of one machine, so benchmarks can compare)."""
@@ -246,12 +248,17 @@ def _deploy(
 
     world = session.world
     sim_arm = world.robot
+    camera = None
     if remote is not None:
         stall = cfg.fault_injection.stall_after
         driven = StallingArm(remote, int(stall), float(cfg.fault_injection.stall_seconds)) if stall else remote
         twin = TwinArm(driven, sim_arm, world.client)
         twin.sync(teleport=True)  # the twin starts where the real arm is
         world.client.step(5)
+        camera = cell_camera(cfg)
+        if camera is not None:
+            # The twin holds what the cell's camera sees, not the cubes the simulation placed.
+            outcome.perceived = mirror_objects(session, camera)
     start = world.client.save_state()
     if cfg.dry_run or cfg.target == "sim":
         world.robot = SafetyLayer(sim_arm, world.description, safety)
@@ -274,12 +281,62 @@ def _deploy(
     twin.sync(teleport=True)
     session.controller.forget()
     world.robot = twin
+    if camera is not None:
+        # On the arm, perception, sub-goal checks and tracking all read the cell's camera.
+        session.controller.camera, session.controller.stream = camera, camera.stream
     expect = outcome.dry_run.report["plan"] if outcome.dry_run is not None else None
     try:
         outcome.hardware = session.run(instruction, run_dir / "hardware", expect_plan=expect)
     finally:
         if isinstance(twin.remote, StallingArm):
             outcome.stalled_at = twin.remote.stalled_at  # monotonic; deploy() makes it relative
+
+
+def cell_camera(cfg: DictConfig):  # noqa: ANN201 (embodied.perception.ros2_camera.RemoteCamera | None)
+    """The cell's camera over ROS 2 (``cell_camera``), once it delivers a first frame; None when disabled.
+
+    Raises:
+        ConfigError: no calibration or no frame within ``cell_camera.timeout`` (nothing moved).
+    """
+    if not cfg.cell_camera.enabled:
+        return None
+    from embodied.jobs.fake_arm import camera_topics
+    from embodied.perception.ros2_camera import CameraLost, RemoteCamera
+    from robots.ros2.camera import CameraSubscriber
+    from robots.ros2.dds import Node
+
+    subscriber = CameraSubscriber(Node(discovery=dds_settings(cfg)), camera_topics(cfg))
+    camera = RemoteCamera(subscriber, float(cfg.cell_camera.timeout), float(cfg.camera.rate))
+    try:
+        subscriber.wait_newer(0.0, float(cfg.cell_camera.timeout))
+    except CameraLost as exc:
+        raise ConfigError(f"{exc} (cell_camera.enabled=false deploys without a camera)") from exc
+    return camera
+
+
+def mirror_objects(session: Session, camera) -> list[dict]:  # noqa: ANN001
+    """Put the twin's cubes where the cell's camera sees objects of their names; park the rest.
+
+    Returns what was perceived (name, position), for the summary. An object the camera sees
+    that the twin has no cube for is reported and left out of the twin (the dry run cannot
+    move it; the real run still perceives it).
+    """
+    import numpy as np
+
+    world = session.world
+    scene = session.controller.see(camera.render())
+    client, names = world.client, set(world.scene.object_names)
+    for i, name in enumerate(sorted(names)):
+        if name not in scene.names:
+            client.set_base_pose(name, (3.0 + 0.1 * i, 3.0, 0.02))  # off the table, out of every view
+    for obj in scene.objects:
+        if obj.name in names:
+            client.set_base_pose(obj.name, tuple(float(v) for v in obj.position))
+    world.client.step(world.scene.config.settle_steps)
+    missing = [o.name for o in scene.objects if o.name not in names]
+    if missing:
+        session.on_event("warning", {"reason": f"the twin has no cube for {', '.join(missing)}"})
+    return [{"name": o.name, "position": [round(float(v), 4) for v in np.asarray(o.position)]} for o in scene.objects]
 
 
 def write_summary(outcome: DeployOutcome, run_dir: Path) -> Path:
@@ -290,6 +347,7 @@ def write_summary(outcome: DeployOutcome, run_dir: Path) -> Path:
         "safety_interventions": outcome.safety_interventions,
         "halted": {"kind": outcome.halted.kind, "reason": outcome.halted.message} if outcome.halted else None,
         "max_joint_deviation": outcome.max_deviation,
+        "perceived_from_camera": outcome.perceived,
         "interventions": outcome.interventions,
         **({"stalled_at": outcome.stalled_at} if outcome.stalled_at is not None else {}),
         "monotonic_at_connect": outcome.connected_at,

@@ -298,7 +298,7 @@ def plot(results: dict, path: Path) -> Path:
 
 
 CONFIG = "eval"
-OPTIONS = ("suite", "seeds", "limit", "chains", "chain_length", "planner", "skills", "resume", "run_dir")
+OPTIONS = ("suite", "seeds", "limit", "chains", "chain_length", "planner", "skills", "tracking", "resume", "run_dir")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -309,11 +309,12 @@ def main(args: argparse.Namespace) -> int:
     from embodied.common.progress import progress_bar
     from embodied.common.run_folder import make_run_dir
     from embodied.execution.interrupts import Terminated
+    from embodied.jobs.arguments import tracking_shorthand
     from embodied.jobs.terminal import console, print_config
 
     if args.cfg:
-        return print_config(CONFIG, args.tokens)
-    cfg = load_config(CONFIG, args.tokens)
+        return print_config(CONFIG, tracking_shorthand(args.tokens))
+    cfg = load_config(CONFIG, tracking_shorthand(args.tokens))
     if cfg.resume:
         run_dir = Path(str(cfg.resume))
         saved = run_dir / "config.yaml"

@@ -1,6 +1,7 @@
-"""Start a stand-in for an arm's ROS 2 driver: a PyBullet arm that publishes /joint_states
-and executes /joint_trajectory_controller/joint_trajectory like ros2_control's joint
-trajectory controller (validation rules, command timeout). Runs until Ctrl-C, or duration=S;
+"""Start a stand-in cell: a PyBullet arm behind a ROS 2 driver interface (publishes
+/joint_states, executes /joint_trajectory_controller/joint_trajectory like ros2_control's
+joint trajectory controller: validation rules, command timeout), with simulated cubes
+(seed=N) seen by an RGB-D camera that publishes realsense2_camera's topics. Runs until Ctrl-C, or duration=S;
 then prints its statistics as JSON. DDS stays on loopback unless dds.discovery_range /
 dds.interface say otherwise.
 
@@ -16,7 +17,27 @@ import time
 from pathlib import Path
 
 CONFIG = "fake_arm"
-OPTIONS = ("robot", "rate", "command_timeout", "duration", "dds.domain", "dds.discovery_range", "stats")
+
+
+def camera_topics(cfg):  # noqa: ANN001, ANN201 (robots.ros2.camera.CameraTopics | None)
+    """The cell camera's topics from ``cfg.cell_camera`` (None when disabled)."""
+    from robots.ros2.camera import CameraTopics
+
+    c = cfg.cell_camera
+    if not c.enabled:
+        return None
+    return CameraTopics(
+        str(c.colour),
+        str(c.depth),
+        str(c.info),
+        str(c.tf_static),
+        str(c.world_frame),
+        str(c.optical_frame),
+        str(c.depth_encoding),
+    )
+
+
+OPTIONS = ("robot", "seed", "rate", "command_timeout", "duration", "cell_camera.enabled", "dds.domain", "stats")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -31,6 +52,7 @@ def main(args: argparse.Namespace) -> int:
     cfg = load_config(CONFIG, overrides)
     discovery = dds_settings(cfg)
 
+    from embodied.common.config_loader import section
     from sims.fake_arm import FakeArm
 
     try:
@@ -41,6 +63,10 @@ def main(args: argparse.Namespace) -> int:
             discovery=discovery,
             max_writers=int(cfg.max_writers),
             estop_topic=str(cfg.dds.estop_topic),
+            seed=int(cfg.seed),
+            scene=section(cfg, "scene"),
+            camera=section(cfg, "camera"),
+            camera_topics=camera_topics(cfg),
         )
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(str(exc)) from exc
@@ -49,6 +75,12 @@ def main(args: argparse.Namespace) -> int:
         f"fake {arm.description.name}: publishing {spec.joint_states_topic} at "
         f"{arm.rate:.0f} Hz, executing {spec.command_topic}; Ctrl-C to stop\n[dim]{discovery.describe()}[/dim]"
     )
+    if arm.camera is not None:
+        t = arm.camera_topics
+        console.print(
+            f"camera: {t.colour}, {t.depth} ({t.depth_encoding}), {t.info} at {arm.world.camera.config.rate:g} Hz; "
+            f"{t.world_frame} -> {t.optical_frame} on {t.tf_static}"
+        )
 
     def stop(signum, frame):  # noqa: ANN001
         raise KeyboardInterrupt
@@ -71,6 +103,7 @@ def main(args: argparse.Namespace) -> int:
             "command_times": [round(t, 4) for t in st.command_times],
             "hold_delays": [round(d, 4) for d in st.hold_delays],
             "max_publish_gap": round(st.max_publish_gap, 4),
+            "frames": st.frames,
             "seconds": round(time.monotonic() - st.started, 3),
         }
         if cfg.stats:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from omegaconf import DictConfig
 
+from embodied.common.config_loader import section
 from embodied.execution.world_builder import build_world
+from embodied.perception.config import PerceptionConfig
 from embodied.perception.scene import Scene, perceive_world
 from embodied.planning.planner import Planner, PlanResult, make_planner, plan_screened
 
@@ -26,10 +28,12 @@ class PlanningOutcome:
     image: np.ndarray
 
 
-def plan_in_world(world, planner: Planner, instruction: str) -> PlanningOutcome:
-    """Render the overhead camera, perceive, and plan ``instruction``."""
+def plan_in_world(
+    world, planner: Planner, instruction: str, perception: PerceptionConfig | None = None
+) -> PlanningOutcome:
+    """Render the overhead camera, perceive (``perception`` settings), and plan ``instruction``."""
     frame = world.camera.render()
-    scene = perceive_world(world, frame)
+    scene = perceive_world(world, frame, perception)
     return PlanningOutcome(plan_screened(planner, instruction, scene, frame.rgb), scene, frame.rgb)
 
 
@@ -38,7 +42,8 @@ def plan_instruction(cfg: DictConfig, instruction: str, planner: Planner | None 
     planner = planner or make_planner(cfg.planner)
     world = build_world(cfg)
     try:
-        return plan_in_world(world, planner, instruction)
+        perception = PerceptionConfig(**section(cfg, "perception")) if "perception" in cfg else None
+        return plan_in_world(world, planner, instruction, perception)
     finally:
         world.close()
 

@@ -60,6 +60,8 @@ def run_events(kind: str, info: dict) -> None:
         console.print(f"[red]stopping safely[/red] (gripper open, arm home): {info['reason']}")
     elif kind == "halt":
         console.print(f"[bold red]arm held, job ended[/bold red]: {info['reason']}")
+    elif kind == "warning":
+        console.print(f"[yellow]warning[/yellow]: {info['reason']}")
 
 
 def summarise(report: dict) -> None:

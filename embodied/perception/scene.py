@@ -1,10 +1,13 @@
-"""Scene perception: from one camera frame (RGB, depth, segmentation) to the objects the planner sees.
+"""Scene perception: from one RGB-D frame (colour, depth, intrinsics, camera pose) to the
+objects the planner sees.
 
-Every object's colour is read from its pixels, its shape and size from its back-projected
-points, and its position from depth and the camera calibration; nothing is read from the
-simulator's state. The segmentation mask only says which pixels belong together (instance
-segmentation, as a real segmenter would give); the known fixtures (table, floor, the
-robot) are the background. An object no pixel shows is not reported.
+Nothing but what a real RGB-D camera gives is used: the table top is a plane fitted to the
+depth points; what stands above it inside the table's area and has a saturated colour is an
+object pixel (the arm, white or grey, and the table are not); object pixels of one colour
+name that touch in the image form one object. Its colour is read from its pixels, its shape
+and size from its back-projected points, its position from depth and the calibration. An
+object no pixel shows is not reported. Limits: two touching objects of the same colour are
+seen as one (a box); a white, grey or black object is taken for part of the arm.
 """
 
 from __future__ import annotations
@@ -14,17 +17,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
+from embodied.perception.config import PerceptionConfig
+from embodied.perception.table_plane import NoTable, Plane, fit_plane
 from sims.camera import CameraFrame
 
-FIXTURES = frozenset({"table", "floor", "pedestal"})
-"""Body names that are the workspace itself, never objects to manipulate."""
-
-MIN_PIXELS = 6
-"""Fewer visible pixels than this is treated as noise, not an object."""
-
-TOP_FACE_TOLERANCE = 0.004
-"""Points within this height (m) of an object's highest point form its top face."""
+__all__ = ["NoTable", "PerceivedObject", "Scene", "colour_name", "colour_labels", "perceive", "perceive_world"]
 
 _HUE_NAMES = (  # (upper hue bound in degrees, name), checked in order
     (15.0, "red"),
@@ -37,6 +36,10 @@ _HUE_NAMES = (  # (upper hue bound in degrees, name), checked in order
     (340.0, "pink"),
     (360.0, "red"),
 )
+
+
+COLOUR_NAMES = tuple(dict.fromkeys(name for _, name in _HUE_NAMES))
+"""The hue names of saturated colours."""
 
 
 def colour_name(rgb: Sequence[float]) -> str:
@@ -62,7 +65,8 @@ class PerceivedObject:
         position: (3,) estimated centre, world frame, m.
         size: estimated edge length, m.
         pixels: number of pixels showing the object.
-        instance: the segmentation instance id it was read from (a tracker's handle), -1 if none.
+        top_bounds: (2, 2) lowest and highest x, y of its visible top face, world frame, m
+            (where a partly hidden object can be: a tracker's constraint).
     """
 
     name: str
@@ -71,7 +75,7 @@ class PerceivedObject:
     position: np.ndarray
     size: float
     pixels: int
-    instance: int = -1
+    top_bounds: np.ndarray | None = None
 
     def describe(self) -> dict:
         return {
@@ -142,64 +146,144 @@ def _square_size(xy: np.ndarray) -> tuple[float, float]:
     return float(np.sqrt(12.0 * eig.mean())), float(eig[0] / eig[1]) if eig[1] > 0 else 0.0
 
 
+def colour_labels(rgb: np.ndarray, min_saturation: float, min_value: float) -> np.ndarray:
+    """(H, W) index into :data:`COLOUR_NAMES` of every pixel's hue; -1 where too grey or dark.
+
+    Vectorised :func:`colour_name` for saturated pixels (the same hue bounds).
+    """
+    c = rgb.astype(np.float64) / 255.0
+    value = c.max(axis=-1)
+    spread = value - c.min(axis=-1)
+    saturation = np.divide(spread, value, out=np.zeros_like(value), where=value > 0)
+    r, g, b = c[..., 0], c[..., 1], c[..., 2]
+    safe = np.where(spread > 0, spread, 1.0)
+    hue = np.where(value == r, (g - b) / safe, np.where(value == g, 2.0 + (b - r) / safe, 4.0 + (r - g) / safe))
+    degrees = (hue * 60.0) % 360.0
+    bounds = np.array([bound for bound, _ in _HUE_NAMES])
+    labels = np.searchsorted(bounds, degrees, side="left")
+    labels = np.array([COLOUR_NAMES.index(name) for _, name in _HUE_NAMES])[np.minimum(labels, len(bounds) - 1)]
+    labels[(saturation < max(min_saturation, 0.25)) | (value < max(min_value, 0.15))] = -1
+    return labels
+
+
+def _merge_parts(
+    components: np.ndarray, count: int, points: np.ndarray, height: np.ndarray, min_pixels: int
+) -> list[np.ndarray]:
+    """Masks of objects from one colour's image components: parts of one object that another
+    splits in the image (the two visible sides of a cube under another cube) are joined.
+
+    Two parts are one object when together they span no more than 1.5 times the height of
+    their highest point: two separate objects side by side span at least twice it.
+    """
+    parts = []
+    for index in range(1, count + 1):
+        mask = components == index
+        if mask.sum() >= min_pixels:
+            parts.append(mask)
+    merged = True
+    while merged and len(parts) > 1:
+        merged = False
+        for i in range(len(parts)):
+            for j in range(i + 1, len(parts)):
+                union = parts[i] | parts[j]
+                span = float(np.ptp(points[union][:, :2], axis=0).max())
+                if span <= 1.5 * float(height[union].max()):
+                    parts[i] = union
+                    del parts[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return parts
+
+
+def table_plane(frame: CameraFrame, config: PerceptionConfig, region: np.ndarray) -> Plane:
+    """The table plane fitted to ``frame``'s valid points inside ``region`` ((2, 2): x-y lower
+    and upper corner, m)."""
+    points = frame.points_world()
+    xy = points[..., :2]
+    inside = np.isfinite(points).all(axis=-1) & (xy >= region[0]).all(axis=-1) & (xy <= region[1]).all(axis=-1)
+    return fit_plane(points[inside], config.plane_tolerance, config.plane_iterations)
+
+
 def perceive(
     frame: CameraFrame,
-    background: Iterable[str] = (),
+    config: PerceptionConfig | None = None,
     table_center: Sequence[float] = (0.5, 0.0, 0.0),
     table_size: Sequence[float] = (0.5, 0.7),
-    table_z: float = 0.0,
+    plane: Plane | None = None,
 ) -> Scene:
     """Objects seen in ``frame``, each with colour, shape, size and centre from pixels and depth.
 
     Args:
-        frame: a rendered view with segmentation.
-        background: extra body names to ignore (the robot), besides :data:`FIXTURES`.
-        table_center, table_size: the known table geometry, world frame, m.
-        table_z: height of the table top, m (objects rest on it).
+        frame: an RGB-D view with its intrinsics and camera pose (no segmentation is read).
+        config: thresholds (:class:`PerceptionConfig`; defaults when None).
+        table_center, table_size: the table's known place and extent (world frame, m): the
+            region where objects are looked for and the table plane is fitted.
+        plane: the table plane already fitted for this camera pose (a fixed camera: the
+            tracker fits it once); None fits it to this frame.
+
+    Raises:
+        NoTable: the camera does not see the table.
     """
-    if frame.segmentation is None:
-        raise ValueError("perception needs a segmentation mask: render with segmentation=True")
-    ignore = FIXTURES | set(background)
+    config = config or PerceptionConfig()
+    centre2 = np.asarray(table_center, dtype=np.float64)[:2]
+    half = np.asarray(table_size, dtype=np.float64) / 2
+    region = np.stack([centre2 - half, centre2 + half])
     points = frame.points_world()
-    seen: list[tuple[str, str, np.ndarray, float, int, int]] = []
-    ids, counts = np.unique(frame.segmentation, return_counts=True)
-    for body, count in zip(ids.tolist(), counts.tolist(), strict=True):
-        # Bits above 24 carry a link index; the body is the low bits (PyBullet's encoding).
-        if body < 0 or frame.labels.get(body & ((1 << 24) - 1)) in ignore or count < MIN_PIXELS:
+    plane = plane if plane is not None else table_plane(frame, config, region)
+    height = plane.height(np.nan_to_num(points, nan=0.0))
+    valid = np.isfinite(points).all(axis=-1)
+    xy = points[..., :2]
+    margin = config.table_margin
+    on_table = (xy >= region[0] - margin).all(axis=-1) & (xy <= region[1] + margin).all(axis=-1)
+    candidate = valid & on_table & (height > config.min_height)
+    labels = colour_labels(frame.rgb, config.min_saturation, config.min_value)
+    # The top face is the highest few mm of an object, at least three noise deviations deep.
+    tolerance = max(config.top_face_tolerance, 3.0 * plane.noise)
+    seen: list[tuple[str, str, np.ndarray, float, int, np.ndarray]] = []
+    eight = np.ones((3, 3), dtype=bool)
+    for label in np.unique(labels[candidate]).tolist():
+        components, count = ndimage.label(candidate & (labels == label), structure=eight)
+        if count == 0:
             continue
-        mask = frame.segmentation == body
-        pts = points[mask]
-        top_z = float(pts[:, 2].max())
-        top = pts[:, 2] > top_z - TOP_FACE_TOLERANCE
-        size, aspect = _square_size(pts[top, :2])
-        height = top_z - table_z
-        if size <= 0.0:  # only a sliver is visible: fall back to the points' extent
-            size = float(np.ptp(pts[:, :2], axis=0).max())
-        # Resting on the table or on another object: the centre is half an edge under the top.
-        centre_z = top_z - min(size, height) / 2
-        centre = np.array([*pts[top, :2].mean(axis=0), centre_z])
-        # A box only when clearly elongated and longer than it could be as a partly hidden cube.
-        extent = np.ptp(pts[top, :2], axis=0) if top.sum() > 1 else np.zeros(2)
-        is_cube = not (aspect < 0.45 and float(extent.max()) > 1.4 * min(size, height) and height > 0)
-        colour = colour_name(frame.rgb[mask][top].mean(axis=0))
-        seen.append((colour, "cube" if is_cube else "box", centre, size, count, body))
+        for mask in _merge_parts(components, count, points, height, config.min_pixels):
+            pts, h = points[mask], height[mask]
+            top = h > np.percentile(h, 90) - tolerance
+            top_h = float(np.median(h[top]))
+            size, aspect = _square_size(pts[top, :2])
+            if size <= 0.0:  # only a sliver is visible: fall back to the points' extent
+                size = float(np.ptp(pts[:, :2], axis=0).max())
+            # Resting on the table or on another object: the centre is half an edge under the top.
+            drop = min(size, top_h) / 2
+            centre = pts[top].mean(axis=0) - plane.normal * (float(plane.height(pts[top].mean(axis=0))) - top_h + drop)
+            # A box only when clearly elongated and longer than it could be as a partly hidden cube.
+            extent = np.ptp(pts[top, :2], axis=0) if top.sum() > 1 else np.zeros(2)
+            is_cube = not (aspect < 0.45 and float(extent.max()) > 1.4 * min(size, top_h))
+            colour = colour_name(frame.rgb[mask][top].mean(axis=0))
+            if colour not in COLOUR_NAMES:
+                continue  # a few tinted pixels of the grey arm, not a coloured object
+            bounds = np.stack([pts[top, :2].min(axis=0), pts[top, :2].max(axis=0)])
+            seen.append((colour, "cube" if is_cube else "box", centre, size, int(mask.sum()), bounds))
     # Stable naming: sort look-alikes by position (near to far, then right to left).
     seen.sort(key=lambda s: (s[0], s[1], round(s[2][0], 3), round(s[2][1], 3)))
     objects: list[PerceivedObject] = []
     used: dict[str, int] = {}
-    for colour, shape, centre, size, count, body in seen:
+    for colour, shape, centre, size, count, bounds in seen:
         base = f"{colour}_{shape}"
         used[base] = used.get(base, 0) + 1
         name = base if used[base] == 1 else f"{base}_{used[base]}"
-        objects.append(PerceivedObject(name, colour, shape, centre, size, count, body))
-    return Scene(objects, np.asarray(table_center, dtype=np.float64), np.asarray(table_size, dtype=np.float64))
+        objects.append(PerceivedObject(name, colour, shape, centre, size, count, bounds))
+    table = np.array([*centre2, 0.0])
+    table[2] = -(plane.normal[:2] @ centre2 + plane.offset) / plane.normal[2]
+    return Scene(objects, table, np.asarray(table_size, dtype=np.float64))
 
 
-def perceive_world(world, frame: CameraFrame | None = None) -> Scene:
+def perceive_world(world, frame: CameraFrame | None = None, config: PerceptionConfig | None = None) -> Scene:
     """Perceive a :class:`sims.world.TabletopWorld` through its overhead camera (or a given frame of it)."""
     return perceive(
         frame if frame is not None else world.camera.render(),
-        background=[world.robot_body],
+        config,
         table_center=world.scene.table_center,
         table_size=world.scene.table_size,
     )

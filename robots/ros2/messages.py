@@ -12,10 +12,25 @@ to build the IDL layout, and postponed evaluation breaks that.
 """
 
 from dataclasses import dataclass, field
+from typing import get_args
 
 import cyclonedds.idl.annotations as annotate
 import cyclonedds.idl.types as types
 from cyclonedds.idl import IdlStruct
+from cyclonedds.idl._xt_builder import XTBuilder
+
+_type_identifier = XTBuilder._xt_type_identifier.__func__
+_UINT8_SEQUENCE = get_args(types.sequence[types.uint8])[1]  # the builder's own form of uint8[]
+
+
+def _bytes_are_uint8_sequences(cls, name, entity, minimal):  # noqa: ANN001, ANN202
+    """cyclonedds serialises a ``bytes`` field as a CDR ``sequence<uint8>`` (fast: one copy),
+    but cannot describe it in the XTypes type object a topic needs; describe it as what it is
+    on the wire, ROS 2's ``uint8[]``."""
+    return _type_identifier(cls, name, _UINT8_SEQUENCE if entity is bytes else entity, minimal)
+
+
+XTBuilder._xt_type_identifier = classmethod(_bytes_are_uint8_sequences)
 
 
 class _Seconds:

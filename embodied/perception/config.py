@@ -1,0 +1,36 @@
+"""Settings of perception and object tracking (the ``perception`` config group)."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+TRACKING = ("sim", "camera")
+"""Where a running skill reads the pose of the object it moves: ``sim`` (the simulator's
+ground truth, as from a perfect tracker) or ``camera`` (tracked from the camera's frames)."""
+
+
+class PerceptionConfig(BaseModel):
+    """How objects are found in an RGB-D frame, and how they are tracked while a skill runs."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    tracking: Literal["sim", "camera"] = Field(
+        "sim", description="object poses during skills: sim (ground truth) | camera (tracked from frames)"
+    )
+    min_height: float = Field(0.008, gt=0.0, le=0.2, description="points this far above the table are objects, m")
+    min_saturation: float = Field(0.3, ge=0.0, le=1.0, description="less saturated pixels are not objects (arm)")
+    min_value: float = Field(0.12, ge=0.0, le=1.0, description="darker pixels are not objects (shadows)")
+    min_pixels: StrictInt = Field(6, ge=1, le=100_000, description="fewer pixels are noise, not an object")
+    plane_tolerance: float = Field(0.005, gt=0.0, le=0.1, description="RANSAC inlier distance to the table plane, m")
+    plane_iterations: StrictInt = Field(64, ge=1, le=10_000, description="RANSAC hypotheses for the table plane")
+    top_face_tolerance: float = Field(0.004, gt=0.0, le=0.05, description="least depth of an object's top face, m")
+    table_margin: float = Field(0.02, ge=0.0, le=0.5, description="objects may overhang the table by this much, m")
+    hold_distance: float = Field(
+        0.03, gt=0.0, le=0.2, description="tracking: an object this close to the closed gripper moves with it, m"
+    )
+    contact_distance: float = Field(
+        0.03, gt=0.0, le=0.2, description="tracking: the gripper this close at the object's height pushes it, m"
+    )
+    match_distance: float = Field(
+        0.06, gt=0.0, le=0.5, description="tracking: a detection this close to the prediction is the object, m"
+    )
