@@ -33,7 +33,15 @@ class StandIn:
         self.domain = _domain()
         self.stats = tmp / f"stand_in_{self.domain}.json"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "embodied.cli", "fake-arm", f"domain={self.domain}", "duration=120"]
+            [
+                sys.executable,
+                "-m",
+                "embodied.cli",
+                "fake-arm",
+                f"domain={self.domain}",
+                "duration=120",
+                "cell_camera.enabled=false",
+            ]
             + [f"stats={self.stats}", *extra],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -68,7 +76,16 @@ class Deploy:
     def __init__(self, tmp: Path, domain: int, *extra: str) -> None:
         self.run_dir = tmp / "deploy"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "embodied.cli", "deploy", "target=ros2", "put the red cube on the blue cube"]
+            [
+                sys.executable,
+                "-m",
+                "embodied.cli",
+                "deploy",
+                "cell_camera.enabled=false",
+                "tracking=sim",
+                "target=ros2",
+                "put the red cube on the blue cube",
+            ]
             + ["seed=0", f"domain={domain}", "video=false", "confirm=true", "dry_run=false", "connect_timeout=30"]
             + [f"run_dir={self.run_dir}", *extra],
             stdout=subprocess.PIPE,

@@ -178,7 +178,17 @@ def fake_arm(tmp_path, request):
     stats = tmp_path / "stats.json"
     extra = list(getattr(request, "param", []))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "embodied.cli", "fake-arm", f"domain={domain}", "duration=20", f"stats={stats}", *extra],
+        [
+            sys.executable,
+            "-m",
+            "embodied.cli",
+            "fake-arm",
+            f"domain={domain}",
+            "duration=20",
+            f"stats={stats}",
+            "cell_camera.enabled=false",
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

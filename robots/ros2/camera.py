@@ -24,6 +24,7 @@ import numpy as np
 from cyclonedds.core import Listener, Policy, Qos
 from cyclonedds.util import duration
 
+from robots.robot import MotionHalted
 from robots.ros2 import images
 from robots.ros2 import messages as m
 from robots.ros2.dds import Node, take
@@ -101,8 +102,11 @@ class CameraPublisher:
         self.published += 1
 
 
-class CameraLost(RuntimeError):
-    """No (fresh) frame from the camera in time."""
+class CameraLost(MotionHalted):
+    """No (fresh) frame from the camera in time: the job ends without another motion, as
+    when the driver is lost (acting blind is not an option on a real cell)."""
+
+    kind = "camera_lost"
 
 
 class CameraSubscriber:
