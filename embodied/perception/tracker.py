@@ -65,6 +65,9 @@ class SimTracker:
 class FrameStream(Protocol):
     """Camera frames as they become available to the tracker."""
 
+    rate: float
+    """Frames per second, Hz."""
+
     def poll(self) -> list[tuple[float, CameraFrame]]:
         """Frames that arrived since the last call, oldest first, each with its exposure time (s)."""
 
@@ -126,7 +129,7 @@ class CameraTracker:
         self.colour, self.size, self.config = target.colour, size, config
         self.full_view = max(target.pixels, 1)
         """Pixels the object showed unoccluded, at rest before the skill."""
-        self.period = 1.0 / max(getattr(stream, "rate", 15.0), 1e-3)
+        self.period = 1.0 / stream.rate
         self._position = np.asarray(target.position, dtype=np.float64).copy()
         self._velocity = np.zeros(3)
         self._measured_at = stream.now()
