@@ -1,13 +1,23 @@
-"""Shipped skills through the DDS path to the stand-in arm, against the same skills in direct simulation.
+"""The shipped instruction suite three ways, side by side on the same instructions and seeds.
 
-    python scripts/bench_deploy.py --instructions 10 --seeds 0 1     # ~6 min on 2 cores
+    python scripts/bench_deploy.py --instructions 40 --seeds 0 1                 # Panda, ~1 h on 2 cores
+    python scripts/bench_deploy.py --instructions 40 --seeds 0 1 --robot ur5e --modes dds
 
-For each instruction of the shipped suite (every k-th line, so all families appear) and
-seed: (a) `embodied run` in simulation; (b) `embodied deploy target=ros2 confirm=true
-dry_run=false` against `embodied fake-arm` in its own process: every arm motion goes through
-the safety layer, Ros2Arm, DDS and the stand-in's trajectory controller, and the twin
-follows the joint states the stand-in reports. Success is the controller's camera check (in
-the twin for (b)). Prints both success rates and writes runs/bench/deploy.json.
+Modes (each instruction x seed runs in every mode asked for):
+
+- ``sim``: `embodied run` in simulation, object poses during skills read from the simulator;
+- ``camera``: the same, object poses during skills tracked from the simulated RGB-D camera
+  (15 Hz, 50 ms latency, depth noise; ``tracking=camera``);
+- ``dds``: `embodied deploy target=ros2 confirm=true dry_run=false` against a stand-in cell
+  (`embodied fake-arm seed=S hide=[...]`, a fresh process per run) that simulates the arm
+  and the cubes and publishes the camera over ROS 2. Deploy perceives the scene, checks
+  sub-goals and tracks objects from the camera topics only; every motion goes through the
+  safety layer, DDS and the stand-in's trajectory controller.
+
+Success is the suite's goal checked on the true final cube positions: the simulator's for
+``sim``/``camera``, the stand-in cell's (it writes them to its statistics at exit) for ``dds``.
+The controller's own claim (from its camera) is recorded next to it. Prints the rates and
+writes runs/bench/deploy-<robot>.json.
 """
 
 from __future__ import annotations
@@ -22,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -29,101 +41,146 @@ from robots.ros2.discovery import keep_on_loopback  # noqa: E402
 
 keep_on_loopback()  # every DDS participant of this benchmark, and of the processes it starts
 
+MODES = ("sim", "camera", "dds")
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--instructions", type=int, default=10)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--domain", type=int, default=170)
-    parser.add_argument("--skills", default="learned", choices=["learned", "scripted"])
-    parser.add_argument("--out", default="runs/bench/deploy.json")
-    args = parser.parse_args()
-    logging.getLogger("embodied.safety").setLevel(logging.ERROR)
 
-    from embodied.common.config_loader import load_config
-    from embodied.execution.session import Session
-    from embodied.execution.skill_executors import library_from_config
-    from embodied.jobs.deploy import deploy
-    from embodied.jobs.eval import load_eval_suite
-    from embodied.planning.planner import make_planner
-
-    suite = load_eval_suite("tabletop")
-    step = max(1, len(suite) // args.instructions)
-    cases = suite[::step][: args.instructions]
-    base = load_config("run", [f"skills={args.skills}", "video=false"])
-    planner = make_planner(base.planner)
-    library = library_from_config(base.skills)
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "embodied.cli", "fake-arm", f"domain={args.domain}"],
+def start_cell(robot: str, seed: int, hide: list[str], domain: int, stats: Path) -> subprocess.Popen:
+    """A stand-in cell in its own process (arm, cubes placed by ``seed``, camera over ROS 2)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "embodied.cli",
+            "fake-arm",
+            f"robot={robot}",
+            f"seed={seed}",
+            f"hide={json.dumps(hide)}",
+            f"domain={domain}",
+            f"stats={stats}",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=ROOT,
     )
-    rows = []
+
+
+def stop_cell(cell: subprocess.Popen, stats: Path) -> dict[str, np.ndarray]:
+    """Stop the cell; its cubes' true final positions (world frame, m)."""
+    cell.send_signal(signal.SIGTERM)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for case in cases:
-                for seed in args.seeds:
-                    common = [
-                        f"seed={seed}",
-                        f"hide={json.dumps(case.get('hide', []))}",
-                        f"skills={args.skills}",
-                        "video=false",
-                    ]
-                    session = Session(load_config("run", common), planner=planner, library=library)
+        cell.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        cell.kill()
+        cell.wait()
+    if not stats.exists():
+        return {}
+    objects = json.loads(stats.read_text()).get("objects", {})
+    stats.unlink()
+    return {n: np.asarray(p) for n, p in objects.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instructions", type=int, default=40, help="instructions of the suite (every k-th line)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--robot", default="panda", choices=["panda", "ur5e", "xarm6"])
+    parser.add_argument("--domain", type=int, default=170)
+    parser.add_argument("--skills", default="learned", choices=["learned", "scripted"])
+    parser.add_argument("--out", default=None, help="default runs/bench/deploy-<robot>.json")
+    args = parser.parse_args()
+    logging.getLogger("embodied.safety").setLevel(logging.ERROR)
+
+    from embodied.common.config_loader import load_config
+    from embodied.execution.goal_geometry import holds
+    from embodied.execution.session import Session
+    from embodied.execution.skill_executors import library_from_config
+    from embodied.jobs.deploy import deploy
+    from embodied.jobs.eval import truth_holds
+    from embodied.planning.planner import make_planner
+    from embodied.planning.suites import load_eval_suite, predicate
+
+    suite = load_eval_suite("tabletop")
+    step = max(1, len(suite) // args.instructions)
+    cases = suite[::step][: args.instructions]
+    base = load_config("run", [f"skills={args.skills}", "video=false", f"robot={args.robot}"])
+    planner = make_planner(base.planner)
+    library = library_from_config(base.skills)
+    reference = Session(base, planner=planner, library=library)
+    geometry = reference.controller.geometry  # the scene's sizes and regions, for the goal checks
+    reference.close()
+    tracking = {"sim": "sim", "camera": "camera"}
+    rows = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases:
+            goals = [predicate(p) for p in case["goal"]]
+            hide = list(case.get("hide", []))
+            for seed in args.seeds:
+                common = [f"seed={seed}", f"hide={json.dumps(hide)}", f"skills={args.skills}", "video=false"]
+                common.append(f"robot={args.robot}")
+                row = {"instruction": case["instruction"], "family": case.get("family", "other"), "seed": seed}
+                for mode in args.modes:
                     t0 = time.perf_counter()
-                    direct = session.run(case["instruction"], None).report
-                    t_direct = time.perf_counter() - t0
-                    session.close()
-                    cfg = load_config(
-                        "deploy",
-                        [*common, f"domain={args.domain}", "confirm=true", "dry_run=false", "connect_timeout=30"],
-                    )
-                    t0 = time.perf_counter()
-                    out = deploy(
-                        cfg, case["instruction"], Path(tmp) / "d", lambda q: True, planner=planner, library=library
-                    )
-                    t_dds = time.perf_counter() - t0
-                    live = out.hardware.report if out.hardware else {"success": False, "error": "not run"}
-                    rows.append(
-                        {
-                            "instruction": case["instruction"],
-                            "family": case.get("family", "other"),
-                            "seed": seed,
-                            "direct": bool(direct["success"]),
-                            "dds": bool(live["success"]),
-                            "dds_error": live.get("reason") if not live["success"] else None,
-                            "direct_seconds": round(t_direct, 1),
-                            "dds_seconds": round(t_dds, 1),
-                            "safety_interventions": out.safety_interventions,
-                        }
-                    )
-                    r = rows[-1]
-                    print(
-                        f"{r['direct']!s:5} {r['dds']!s:5} {r['dds_seconds']:5.1f}s  seed {seed}  {case['instruction']}"
-                    )
-    finally:
-        driver.send_signal(signal.SIGTERM)
-        driver.wait(timeout=20)
+                    if mode in tracking:
+                        cfg = load_config("run", [*common, f"perception.tracking={tracking[mode]}"])
+                        session = Session(cfg, planner=planner, library=library)
+                        report = session.run(case["instruction"], None).report
+                        ok = truth_holds(session, goals)
+                        session.close()
+                    else:
+                        stats = Path(tmp) / "cell.json"
+                        cell = start_cell(args.robot, seed, hide, args.domain, stats)
+                        try:
+                            cfg = load_config(
+                                "deploy",
+                                [*common, f"dds.domain={args.domain}", "confirm=true", "dry_run=false"]
+                                + ["connect_timeout=60"],
+                            )
+                            out = deploy(
+                                cfg,
+                                case["instruction"],
+                                Path(tmp) / "d",
+                                lambda q: True,
+                                planner=planner,
+                                library=library,
+                            )
+                            report = out.hardware.report if out.hardware else {"success": False, "reason": "not run"}
+                        finally:
+                            truth = stop_cell(cell, stats)
+                        ok = bool(truth) and all(holds(g, truth, geometry) for g in goals)
+                    row[mode] = bool(ok)
+                    row[f"{mode}_claimed"] = bool(report["success"])
+                    row[f"{mode}_reason"] = None if ok else report.get("reason")
+                    row[f"{mode}_seconds"] = round(time.perf_counter() - t0, 1)
+                rows.append(row)
+                marks = "  ".join(f"{m}={'ok' if row[m] else '--'}" for m in args.modes)
+                print(
+                    f"[{len(rows)}/{len(cases) * len(args.seeds)}] {marks}  seed {seed}  {case['instruction']}",
+                    flush=True,
+                )
     n = len(rows)
-    direct_rate = sum(r["direct"] for r in rows) / n
-    dds_rate = sum(r["dds"] for r in rows) / n
+    rates = {m: sum(r[m] for r in rows) / n for m in args.modes}
+    first = args.modes[0]
     result = {
+        "robot": args.robot,
         "runs": n,
+        "instructions": len(cases),
+        "seeds": args.seeds,
         "skills": args.skills,
-        "direct_success": direct_rate,
-        "dds_success": dds_rate,
-        "gap_pp": round(100 * (direct_rate - dds_rate), 1),
-        "within_10pp": direct_rate - dds_rate <= 0.10,
+        "success": rates,
+        "gap_pp_to_" + first: {m: round(100 * (rates[first] - rates[m]), 1) for m in args.modes},
+        "seconds_per_run": {m: round(float(np.mean([r[f"{m}_seconds"] for r in rows])), 1) for m in args.modes},
+        "wall_clock_s": round(time.perf_counter() - started),
         "rows": rows,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    print(
-        f"\ndirect simulation {direct_rate:.1%}, through DDS to the stand-in {dds_rate:.1%} "
-        f"({result['gap_pp']:+.1f} pp) over {n} runs; wrote {out}"
-    )
+    out_path = Path(args.out or f"runs/bench/deploy-{args.robot}.json")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(result, indent=1))
+    print()
+    for m in args.modes:
+        print(f"{m:7s} {rates[m]:6.1%}  ({result['seconds_per_run'][m]:.1f} s/run)")
+    print(f"{n} runs of {args.robot}; wrote {out_path}")
 
 
 if __name__ == "__main__":

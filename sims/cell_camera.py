@@ -21,12 +21,14 @@ CellState = tuple[float, list[float], float, dict[str, tuple[list[float], list[f
 """(stamp s, arm joint positions rad, gripper width m, object name -> (position, quaternion))."""
 
 
-def _serve(robot: str, scene: Any, camera: Any, topics: Any, discovery: Any, states: mp.Queue, ready: Any) -> None:
+def _serve(
+    robot: str, scene: Any, camera: Any, objects: Any, topics: Any, discovery: Any, states: mp.Queue, ready: Any
+) -> None:
     from robots.ros2.camera import CameraPublisher
     from robots.ros2.dds import Node
     from sims.world import TabletopWorld
 
-    world = TabletopWorld(robot=robot, scene=scene, camera=camera)
+    world = TabletopWorld(robot=robot, scene=scene, camera=camera, objects=objects)
     publisher = CameraPublisher(Node(discovery=discovery), topics, world.camera.camera_to_world)
     ready.set()
     while True:
@@ -47,15 +49,25 @@ class CellCamera:
 
     Args:
         robot: description name. scene, camera: the cell's configs (dicts), as the driver's world.
+        objects: the cubes the cell holds (None: every cube of the scene).
         topics: :class:`robots.ros2.camera.CameraTopics`. discovery: the DDS settings.
     """
 
-    def __init__(self, robot: str, scene: Any, camera: Any, topics: Any, discovery: Any, timeout: float = 60.0):
+    def __init__(
+        self,
+        robot: str,
+        scene: Any,
+        camera: Any,
+        topics: Any,
+        discovery: Any,
+        timeout: float = 60.0,
+        objects: Any = None,
+    ):
         context = mp.get_context("spawn")  # a fresh interpreter: no PyBullet or DDS state inherited
         self._states: mp.Queue = context.Queue(maxsize=1)
         ready = context.Event()
         self.process = context.Process(
-            target=_serve, args=(robot, scene, camera, topics, discovery, self._states, ready), daemon=True
+            target=_serve, args=(robot, scene, camera, objects, topics, discovery, self._states, ready), daemon=True
         )
         self.process.start()
         if not ready.wait(timeout):

@@ -26,6 +26,7 @@ import math
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,7 @@ from robots.ros2.estop import subscribe_estop
 from robots.ros2.messages import Float64MultiArray, Header, JointState, JointTrajectory, Time
 from robots.ros2.validation import TrajectoryRejected, validate_trajectory
 from sims.cell_camera import CellCamera, sample_state
+from sims.config import SceneConfig, from_mapping
 
 
 @dataclass
@@ -77,6 +79,7 @@ class FakeArm:
         max_writers: execute nothing while more publishers than this are matched on the command topic.
         estop_topic: the operator e-stop topic (None: not subscribed).
         seed: places the cell's simulated cubes (None: the world's first placement).
+        hide: cube names the cell leaves out.
         scene: the cell's table and cubes (``SceneConfig`` or dict).
         camera: the cell camera's pose, optics, ``rate`` and depth noise (``CameraConfig`` or dict).
         camera_topics: where to publish the camera (None: no camera), a
@@ -96,6 +99,7 @@ class FakeArm:
         scene=None,  # noqa: ANN001
         camera=None,  # noqa: ANN001
         camera_topics: CameraTopics | None = None,
+        hide: Sequence[str] = (),
     ) -> None:
         from sims.world import TabletopWorld
 
@@ -111,7 +115,12 @@ class FakeArm:
         if not 1.0 <= self.rate <= 1000.0:
             raise ValueError(f"rate must be within 1..1000 Hz, got {self.rate}")
         self.command_timeout = command_timeout
-        self.world = TabletopWorld(robot=self.description, scene=scene, camera=camera)
+        names = [c.name for c in from_mapping(SceneConfig, scene).cubes]
+        unknown = sorted(set(hide) - set(names))
+        if unknown:
+            raise ValueError(f"hide names unknown cube(s) {unknown}; the scene has {names}")
+        objects = [n for n in names if n not in hide]
+        self.world = TabletopWorld(robot=self.description, scene=scene, camera=camera, objects=objects)
         if seed is not None:
             self.world.reset(np.random.default_rng(seed))
             self.world.settle()
@@ -129,7 +138,7 @@ class FakeArm:
         )
         self.stats = FakeArmStats()
         self.camera = (
-            CellCamera(self.description.name, scene, camera, camera_topics, self.node.discovery)
+            CellCamera(self.description.name, scene, camera, camera_topics, self.node.discovery, objects=objects)
             if camera_topics
             else None
         )

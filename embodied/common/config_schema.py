@@ -241,6 +241,7 @@ class FakeArm(_Section):
     duration: float | None = Field(None, gt=0.0, description="seconds to run; null: until interrupted")
     stats: str | None = Field(None, description="write statistics as JSON to this file when stopped")
     seed: Seed = Field(ge=0, le=2**32 - 1, description="places the simulated cubes of the stand-in cell")
+    hide: list[str] = Field(default_factory=list, description="cube names the stand-in cell leaves out")
     dds: Dds
     cell_camera: CellCamera
     camera: CameraConfig | None = None

@@ -37,7 +37,7 @@ def camera_topics(cfg):  # noqa: ANN001, ANN201 (robots.ros2.camera.CameraTopics
     )
 
 
-OPTIONS = ("robot", "seed", "rate", "command_timeout", "duration", "cell_camera.enabled", "dds.domain", "stats")
+OPTIONS = ("robot", "seed", "hide", "rate", "command_timeout", "duration", "cell_camera.enabled", "dds.domain", "stats")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -67,6 +67,7 @@ def main(args: argparse.Namespace) -> int:
             scene=section(cfg, "scene"),
             camera=section(cfg, "camera"),
             camera_topics=camera_topics(cfg),
+            hide=list(cfg.hide),
         )
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(str(exc)) from exc
@@ -105,6 +106,8 @@ def main(args: argparse.Namespace) -> int:
             "max_publish_gap": round(st.max_publish_gap, 4),
             "frames": st.frames,
             "seconds": round(time.monotonic() - st.started, 3),
+            # where the cell's cubes really are (ground truth a real cell lacks), for benchmarks
+            "objects": {n: [round(float(v), 5) for v in p] for n, p in arm.world.scene.object_positions().items()},
         }
         if cfg.stats:
             Path(cfg.stats).write_text(json.dumps(summary))
