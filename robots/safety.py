@@ -260,10 +260,16 @@ class SafetyLayer(Robot):
                 is trusted to be fresh when the inner robot gives no clock.
         """
         with self._lock:
+            resumed = self._held_by_watchdog or time.monotonic() - self._last_command > self.config.watchdog
             self._last_command = time.monotonic()
             self._held_by_watchdog = False
             obs = self.robot.get_observation()
             q = np.asarray(obs.joint_positions, dtype=np.float64)
+            if resumed:
+                # After a gap the driver held where the arm *was* (ros2_control's cmd_timeout), not at
+                # our last target: bound the next step from there, or the driver sees a jump.
+                self._last_target = None
+                self._last_step = np.zeros_like(self._last_step)
             age = now - obs.timestamp if now is not None else self.robot.observation_age()
             if age > self.config.stale_after:
                 # A real arm's driver refuses this too (it raises ArmDisconnected: nothing is sent).

@@ -44,7 +44,9 @@ keep_on_loopback()  # every DDS participant of this benchmark, and of the proces
 MODES = ("sim", "camera", "dds")
 
 
-def start_cell(robot: str, seed: int, hide: list[str], domain: int, stats: Path) -> subprocess.Popen:
+def start_cell(
+    robot: str, seed: int, hide: list[str], domain: int, stats: Path, actuation_delay: float = 0.0
+) -> subprocess.Popen:
     """A stand-in cell in its own process (arm, cubes placed by ``seed``, camera over ROS 2)."""
     return subprocess.Popen(
         [
@@ -57,6 +59,7 @@ def start_cell(robot: str, seed: int, hide: list[str], domain: int, stats: Path)
             f"hide={json.dumps(hide)}",
             f"domain={domain}",
             f"stats={stats}",
+            f"actuation_delay={actuation_delay}",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -79,6 +82,21 @@ def stop_cell(cell: subprocess.Popen, stats: Path) -> dict[str, np.ndarray]:
     return {n: np.asarray(p) for n, p in objects.items()}
 
 
+def _latency(rows: list[dict]) -> dict | None:
+    """Exposure-to-estimate latency over every DDS run: the frame-weighted median of the runs'
+    medians and the largest p95 and max (per-frame values stay in each run's deploy.json)."""
+    runs = [r["camera_to_estimate_ms"] for r in rows if r.get("camera_to_estimate_ms")]
+    if not runs:
+        return None
+    p50 = np.repeat([r["p50"] for r in runs], [r["frames"] for r in runs])
+    return {
+        "frames": int(sum(r["frames"] for r in runs)),
+        "median_of_p50": round(float(np.median(p50)), 1),
+        "median_p95": round(float(np.median([r["p95"] for r in runs])), 1),
+        "max": round(float(max(r["max"] for r in runs)), 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instructions", type=int, default=40, help="instructions of the suite (every k-th line)")
@@ -86,6 +104,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     parser.add_argument("--robot", default="panda", choices=["panda", "ur5e", "xarm6"])
     parser.add_argument("--domain", type=int, default=170)
+    parser.add_argument("--actuation-delay", type=float, default=0.0, help="the stand-in's actuation delay, s")
     parser.add_argument("--skills", default="learned", choices=["learned", "scripted"])
     parser.add_argument("--out", default=None, help="default runs/bench/deploy-<robot>.json")
     args = parser.parse_args()
@@ -130,7 +149,7 @@ def main() -> None:
                         session.close()
                     else:
                         stats = Path(tmp) / "cell.json"
-                        cell = start_cell(args.robot, seed, hide, args.domain, stats)
+                        cell = start_cell(args.robot, seed, hide, args.domain, stats, args.actuation_delay)
                         try:
                             cfg = load_config(
                                 "deploy",
@@ -146,6 +165,7 @@ def main() -> None:
                                 library=library,
                             )
                             report = out.hardware.report if out.hardware else {"success": False, "reason": "not run"}
+                            row["camera_to_estimate_ms"] = out.camera_to_estimate_ms
                         finally:
                             truth = stop_cell(cell, stats)
                         ok = bool(truth) and all(holds(g, truth, geometry) for g in goals)
@@ -155,8 +175,10 @@ def main() -> None:
                     row[f"{mode}_seconds"] = round(time.perf_counter() - t0, 1)
                 rows.append(row)
                 marks = "  ".join(f"{m}={'ok' if row[m] else '--'}" for m in args.modes)
+                why = "; ".join(f"{m}: {row[f'{m}_reason']}" for m in args.modes if not row[m])
                 print(
-                    f"[{len(rows)}/{len(cases) * len(args.seeds)}] {marks}  seed {seed}  {case['instruction']}",
+                    f"[{len(rows)}/{len(cases) * len(args.seeds)}] {marks}  seed {seed}  {case['instruction']}"
+                    + (f"  ({why[:160]})" if why else ""),
                     flush=True,
                 )
     n = len(rows)
@@ -164,6 +186,7 @@ def main() -> None:
     first = args.modes[0]
     result = {
         "robot": args.robot,
+        "actuation_delay_s": args.actuation_delay,
         "runs": n,
         "instructions": len(cases),
         "seeds": args.seeds,
@@ -171,6 +194,7 @@ def main() -> None:
         "success": rates,
         "gap_pp_to_" + first: {m: round(100 * (rates[first] - rates[m]), 1) for m in args.modes},
         "seconds_per_run": {m: round(float(np.mean([r[f"{m}_seconds"] for r in rows])), 1) for m in args.modes},
+        "camera_to_estimate_ms": _latency(rows),
         "wall_clock_s": round(time.perf_counter() - started),
         "rows": rows,
     }
@@ -180,6 +204,8 @@ def main() -> None:
     print()
     for m in args.modes:
         print(f"{m:7s} {rates[m]:6.1%}  ({result['seconds_per_run'][m]:.1f} s/run)")
+    if result["camera_to_estimate_ms"]:
+        print(f"camera frame exposure to tracker estimate, ms: {result['camera_to_estimate_ms']}")
     print(f"{n} runs of {args.robot}; wrote {out_path}")
 
 

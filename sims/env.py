@@ -5,7 +5,9 @@ works). ``observation`` is built by :mod:`sims.observation` (robot, object, dist
 the same builder the skill executors use at run time.
 Action: end-effector displacement in [-1, 1]^3, scaled by the robot's ``max_ee_step``
 (5 cm for the Panda) per 25 Hz step, plus a gripper command in [-1, 1] (-1 closed,
-+1 open) for tasks that use the gripper.
++1 open) for tasks that use the gripper. Every action passes through the env's
+:class:`sims.actuation.Actuation` (unchanged unless randomisation sets a delay, jitter, lag
+or noise); the observation's ``past_actions`` are the actions as sent.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from gymnasium import spaces
 
 from robots.description import RobotDescription
 from robots.robot import RobotAction
+from sims.actuation import Actuation
 from sims.config import CameraConfig, SceneConfig, SimConfig, from_mapping
+from sims.observation import ActionHistory, hold_action
 from sims.tasks import get_task
 from sims.world import TabletopWorld
 
@@ -69,6 +73,8 @@ class RobotTaskEnv(gym.Env):
         self._max_width = self.description.gripper.max_width
         self._step_size = self.description.max_ee_step
         self.layout = task_cls.layout(self.task_config)
+        self.history = ActionHistory(self.layout.action_history, self.layout.action_dim)
+        self.actuation = Actuation(self._hold(), self.description.control_period)
         n_obs = self.layout.size
         self.action_space = spaces.Box(-1.0, 1.0, shape=(4 if self._uses_gripper else 3,), dtype=np.float32)
         goal_space = spaces.Box(-np.inf, np.inf, shape=(3,), dtype=np.float32)
@@ -88,12 +94,17 @@ class RobotTaskEnv(gym.Env):
         # Tasks that do not use the gripper keep it closed (panda-gym blocks it the same way).
         self.world.reset(self.np_random, self._max_width if self._uses_gripper else 0.0, pose="ready")
         self.task.reset(self.np_random)
+        self.history.reset(self._hold())
+        self.actuation.reset(self._hold())
         obs = self._observation()
         return obs, {"is_success": bool(self.task.is_success(obs["achieved_goal"], obs["desired_goal"]))}
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
         action = self._check_action(action)
         action = np.minimum(np.maximum(action, -1.0), 1.0)
+        self.history.push(action)
+        # What the arm executes now: the action itself, or (randomised) an earlier one, late and smoothed.
+        action = self.actuation.send(action)
         width = None
         if self._uses_gripper:
             width = (float(action[3]) + 1.0) / 2.0 * self._max_width
@@ -119,6 +130,10 @@ class RobotTaskEnv(gym.Env):
         self.world.close()
 
     # -- internals ---------------------------------------------------------------------
+    def _hold(self) -> np.ndarray:
+        """The action that keeps the arm still as reset leaves it (gripper open for gripper tasks)."""
+        return hold_action(self.layout.action_dim, self._max_width if self._uses_gripper else 0.0, self._max_width)
+
     def _check_action(self, action: Any) -> np.ndarray:
         arr = np.asarray(action, dtype=np.float64)
         expected = self.action_space.shape
@@ -131,7 +146,7 @@ class RobotTaskEnv(gym.Env):
     def _observation(self) -> dict[str, np.ndarray]:
         r = self.robot.get_observation()
         return {
-            "observation": self.layout.build(r, self.task.object_state(), self.task.other_positions()),
+            "observation": self.layout.build(r, self.task.object_state(), self.task.other_positions(), self.history),
             "achieved_goal": self.task.achieved_goal(r).astype(np.float32),
             "desired_goal": self.task.desired_goal.astype(np.float32),
         }

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -80,6 +80,8 @@ class FakeArm:
         estop_topic: the operator e-stop topic (None: not subscribed).
         seed: places the cell's simulated cubes (None: the world's first placement).
         hide: cube names the cell leaves out.
+        actuation_delay: seconds between a trajectory arriving and the arm starting on it (a
+            slow driver or network; ``sims.actuation`` models the same in training).
         scene: the cell's table and cubes (``SceneConfig`` or dict).
         camera: the cell camera's pose, optics, ``rate`` and depth noise (``CameraConfig`` or dict).
         camera_topics: where to publish the camera (None: no camera), a
@@ -100,6 +102,7 @@ class FakeArm:
         camera=None,  # noqa: ANN001
         camera_topics: CameraTopics | None = None,
         hide: Sequence[str] = (),
+        actuation_delay: float = 0.0,
     ) -> None:
         from sims.world import TabletopWorld
 
@@ -115,6 +118,10 @@ class FakeArm:
         if not 1.0 <= self.rate <= 1000.0:
             raise ValueError(f"rate must be within 1..1000 Hz, got {self.rate}")
         self.command_timeout = command_timeout
+        if not 0.0 <= actuation_delay <= 1.0:
+            raise ValueError(f"actuation_delay must be within 0..1 s, got {actuation_delay}")
+        self.actuation_delay = float(actuation_delay)
+        self._delayed: deque = deque()  # (due, trajectory message) while an actuation delay holds them
         names = [c.name for c in from_mapping(SceneConfig, scene).cubes]
         unknown = sorted(set(hide) - set(names))
         if unknown:
@@ -157,6 +164,7 @@ class FakeArm:
         )
         q = self.arm.get_observation().joint_positions
         self._hold = q.copy()
+        self._simulated_until: float | None = None  # the wall time up to which the arm's physics ran
         self._trajectory: list[tuple[float, list[float]]] = []
         self._start_q = q.copy()
         self._started_at = 0.0
@@ -196,6 +204,12 @@ class FakeArm:
 
     def _take_commands(self, now: float) -> None:
         messages = take(self.trajectory_reader)
+        if self.actuation_delay > 0:
+            # A slow arm: commands reach the controller only after the actuation delay.
+            self._delayed.extend((now + self.actuation_delay, m) for m in messages)
+            messages = []
+            while self._delayed and self._delayed[0][0] <= now:
+                messages.append(self._delayed.popleft()[1])
         refuse = None
         if messages:
             if self.estopped:
@@ -225,6 +239,8 @@ class FakeArm:
                 continue
             self.stats.accepted += 1
             self.stats.command_times.append(time.monotonic())
+            # The new segment starts from the current set-point, as the check above assumed (a
+            # trajectory controller interpolates from its desired state, not the lagging measured one).
             self._trajectory = points
             self._start_q = self.arm.get_observation().joint_positions.copy()
             self._started_at = now
@@ -270,7 +286,15 @@ class FakeArm:
             self.stats.holds += 1
             self.stats.hold_delays.append(now - self._last_command)
         self.arm.command(self._target(now))
-        self.world.client.advance(1.0 / self.rate)
+        # A real arm moves in real time even when its driver's host is late: simulate the
+        # periods that have passed since the last tick (a few at most, after a stall).
+        period = 1.0 / self.rate
+        if self._simulated_until is None:
+            self._simulated_until = now - period
+        periods = min(int((now - self._simulated_until) / period + 0.5), 5)
+        if periods:
+            self.world.client.advance(periods * period)
+        self._simulated_until = max(self._simulated_until + periods * period, now - period)
         self.publish(now)
         if self.camera is not None and now >= self._next_frame:
             # The frame shows the cell as it is now; its stamp is the exposure time.

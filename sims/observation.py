@@ -14,12 +14,19 @@ part                  size  what
 ``object_linear``        3  its linear velocity
 ``object_angular``       3  its angular velocity
 ``distractor_i``     3 x n  the other objects' positions, n = ``distractors``
+``past_actions``     a x k  the last k actions the skill sent, newest first
+                            (a = 3 or 4 action components, k = ``action_history``)
 ====================  ====  ==================================================
+
+The past actions make an actuation delay observable: with a delay of d periods the next
+state depends on the d actions still in flight, which a policy without them cannot know.
+Only ``observation`` grows; the goals, and so HER's relabelling, are untouched.
 
 The training envs (:class:`sims.env.RobotTaskEnv`), the executors that run skills in
 ``embodied run`` / ``deploy``, and the exported ONNX graph all take this vector from
 :meth:`ObservationLayout.build`, so what a deployed skill sees cannot drift from what it
-was trained on. Fewer objects than ``distractors`` (a scene with two cubes) are filled in
+was trained on; the env and the executors keep the past actions with the same
+:class:`ActionHistory`. Fewer objects than ``distractors`` (a scene with two cubes) are filled in
 as :data:`PARKED`, a position far off the table; of more, the first are used.
 """
 
@@ -77,20 +84,62 @@ class ObservationLayout:
     Args:
         uses_object: the skill moves an object (push, pick_place); reach does not.
         distractors: how many other objects' positions follow.
+        action_dim: components of one action (3: displacement; 4: and the gripper).
+        action_history: how many past actions follow (0: none).
     """
 
     uses_object: bool
     distractors: int
+    action_dim: int = 3
+    action_history: int = 0
 
     def __post_init__(self) -> None:
         if self.distractors < 0:
             raise ValueError(f"distractors must be >= 0, got {self.distractors}")
+        if self.action_dim not in (3, 4):
+            raise ValueError(f"action_dim must be 3 or 4, got {self.action_dim}")
+        if self.action_history < 0:
+            raise ValueError(f"action_history must be >= 0, got {self.action_history}")
+
+    @property
+    def base_size(self) -> int:
+        """Length of the vector without the past actions."""
+        return self.size - self.action_dim * self.action_history
+
+    def history_of(self, size: int) -> int | None:
+        """How many past actions an observation of ``size`` values carries with this layout's
+        other parts (None when no whole number fits): to explain a checkpoint's mismatch."""
+        extra = size - self.base_size
+        return extra // self.action_dim if extra >= 0 and extra % self.action_dim == 0 else None
+
+    def mismatch(self, size: int) -> str | None:
+        """Why a policy taking observations of ``size`` values cannot run with this layout
+        (None when it can): names the past actions when that is the difference."""
+        if size == self.size:
+            return None
+        had = self.history_of(size)
+        if had is not None and had != self.action_history:
+
+            def say(k: int) -> str:
+                return f"its last {k} actions" if k else "no past actions"
+
+            return (
+                f"the policy was trained with {say(had)} in its observation ({size} values), but the skill's "
+                f"config (task.action_history={self.action_history}) gives {say(self.action_history)} "
+                f"({self.size} values); set task.action_history={had} or use a policy trained with "
+                f"{self.action_history}"
+            )
+        return (
+            f"the policy takes observations of {size} values, but the skill's observation has {self.size}: "
+            "it was trained for another observation layout (objects or distractors)"
+        )
 
     @property
     def parts(self) -> tuple[tuple[str, int], ...]:
         """(name, size) of every part, in order."""
         parts = ROBOT_PARTS + (OBJECT_PARTS if self.uses_object else ())
-        return parts + tuple((f"distractor_{i}", 3) for i in range(self.distractors))
+        parts += tuple((f"distractor_{i}", 3) for i in range(self.distractors))
+        return parts + ((("past_actions", self.action_dim * self.action_history),) if self.action_history else ())
 
     @property
     def size(self) -> int:
@@ -114,13 +163,20 @@ class ObservationLayout:
             "obj": self.index("object_position") if self.uses_object else None,
         }
 
-    def build(self, robot: RobotObservation, obj: ObjectState | None, others: Sequence[Sequence[float]]) -> np.ndarray:
+    def build(
+        self,
+        robot: RobotObservation,
+        obj: ObjectState | None,
+        others: Sequence[Sequence[float]],
+        history: ActionHistory | None = None,
+    ) -> np.ndarray:
         """The flat observation, float32, shape ``(size,)``.
 
         Args:
             robot: the arm's state (end effector in the world frame).
             obj: the moved object's state; None for skills without an object.
             others: positions (3,) of the other objects; the first ``distractors`` are used.
+            history: the actions sent so far (needed when ``action_history`` > 0).
         """
         parts = [robot.ee_position, robot.ee_velocity, [robot.gripper_width]]
         if self.uses_object:
@@ -129,4 +185,49 @@ class ObservationLayout:
             parts += [obj.position, obj.orientation, obj.linear, obj.angular]
         shown = [np.asarray(p, float) for p in others][: self.distractors]
         parts += shown + [PARKED] * (self.distractors - len(shown))
+        if self.action_history:
+            if history is None or history.length != self.action_history or history.dim != self.action_dim:
+                raise ValueError(
+                    f"this skill's observation needs its last {self.action_history} actions of {self.action_dim} values"
+                )
+            parts.append(history.vector())
         return np.concatenate([np.asarray(p, float).ravel() for p in parts]).astype(np.float32)
+
+
+class ActionHistory:
+    """The last ``length`` actions a skill sent, newest first (the ``past_actions`` part).
+
+    The env and the executors both keep one, and push exactly the action they hand to the
+    arm (clipped to [-1, 1], before any actuation noise or delay), so the part means the same
+    in training and at run time.
+
+    Args:
+        length: how many actions are kept (the layout's ``action_history``).
+        dim: components of one action (3 or 4).
+    """
+
+    def __init__(self, length: int, dim: int) -> None:
+        self.length, self.dim = length, dim
+        self._actions = np.zeros((length, dim))
+
+    def reset(self, hold: Sequence[float]) -> None:
+        """Start an episode as if ``hold`` ((dim,), "stay here") had been sent every period."""
+        self._actions[:] = np.asarray(hold, dtype=np.float64)
+
+    def push(self, action: Sequence[float]) -> None:
+        """Record the action sent this period, (dim,) in [-1, 1] units."""
+        if self.length:
+            self._actions[1:] = self._actions[:-1].copy()
+            self._actions[0] = np.asarray(action, dtype=np.float64)
+
+    def vector(self) -> np.ndarray:
+        """(length * dim,), newest action first."""
+        return self._actions.ravel().copy()
+
+
+def hold_action(dim: int, gripper_width: float, max_width: float) -> np.ndarray:
+    """The action that keeps the arm still with the gripper at ``gripper_width`` (m): (dim,)."""
+    hold = np.zeros(dim)
+    if dim == 4:
+        hold[3] = 2.0 * min(max(gripper_width / max_width, 0.0), 1.0) - 1.0
+    return hold

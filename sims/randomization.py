@@ -1,11 +1,24 @@
-"""Sim-to-real tools: domain randomisation, observation and action noise, and latency.
+"""Sim-to-real tools: domain randomisation, actuation delay and lag, noise, observation delay.
 
 :class:`RandomizedEnv` wraps one of our skill environments. At every ``reset`` it draws new
-physics (cube and table friction, cube mass, cube and arm-joint damping, actuator gain) from
-the configured ranges, and a latency of 0..``latency`` control periods; at every ``step`` it
-adds Gaussian noise to the action the policy sent, and to what the policy observes. Rewards,
-``terminated`` and ``info["is_success"]`` keep coming from the true state, so success means
-the same thing with and without randomisation.
+physics (cube and table friction, cube mass, cube and arm-joint damping, actuator gain) and
+a new actuation channel (:mod:`sims.actuation`: a delay of whole control periods, the
+chance of a command arriving one period late, a first-order lag, action noise) from the
+configured ranges, and an observation delay. At every ``step`` it adds Gaussian noise to
+what the policy observes and, with an observation delay, shows it the previous period's
+view. Rewards, ``terminated`` and ``info["is_success"]`` keep coming from the true state,
+so success means the same thing with and without randomisation.
+
+Defaults, at the 25 Hz control rate (40 ms periods):
+
+- delay 0..3 periods (0-120 ms): command-to-motion times of arms behind ros2_control,
+  driver cycle, trajectory interpolation and network included, are roughly 10-120 ms;
+  MoveIt Servo's default compensates 50 ms;
+- jitter 0.1: one command in ten is a period late (a busy host, a lost DDS sample);
+- lag 0-60 ms: the time constant of a driver's trajectory interpolation (UR's ``servoj``
+  look-ahead time is 30-200 ms; a shorter first-order constant stands for its smoothing);
+- observation delay 0..1 period: a camera frame is 30-70 ms old when it is used (exposure,
+  transfer, processing; the RealSense D4xx at 30 fps).
 
 All draws come from the env's own seeded generator: same seed, same physics, same noise.
 """
@@ -18,9 +31,12 @@ import gymnasium as gym
 import numpy as np
 from pydantic import Field, StrictInt, model_validator
 
+from sims.actuation import ActuationDraw
 from sims.config import ConfigModel, from_mapping
 
 Scale = Annotated[float, Field(ge=1e-3, le=100.0)]
+Periods = Annotated[StrictInt, Field(ge=0, le=10)]
+Seconds = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0, le=100.0)]
 
 
@@ -45,13 +61,27 @@ class RandomizationConfig(ConfigModel):
     """Std of Gaussian noise on the observation vector and the achieved goal (m, m/s)."""
     action_noise: float = Field(0.05, ge=0.0, le=1.0, description="std of action noise, [-1, 1] units")
     """Std of Gaussian noise on each action component, in the action's [-1, 1] units."""
-    latency: StrictInt = Field(2, ge=0, le=10, description="largest action delay, control periods")
-    """Largest delay between sending an action and the arm executing it, control periods;
-    each episode draws a delay in 0..latency."""
+    delay: tuple[Periods, Periods] = Field((0, 3), description="actuation delay, control periods")
+    """Control periods between sending an action and the arm executing it, drawn per episode."""
+    jitter: float = Field(0.1, ge=0.0, le=1.0, description="chance a command arrives one period late")
+    """Probability per step that a command arrives one period after the episode's delay."""
+    lag: tuple[Seconds, Seconds] = Field((0.0, 0.06), description="first-order lag time constant, s")
+    """Time constant of the first-order lag on the commanded motion (trajectory interpolation), s."""
+    observation_delay: tuple[Periods, Periods] = Field((0, 1), description="observation age, control periods")
+    """How many periods old the observation the policy sees is, drawn per episode."""
 
     @model_validator(mode="after")
     def _ordered(self) -> "RandomizationConfig":
-        for name in ("friction_scale", "mass_scale", "object_damping", "joint_damping", "actuator_gain_scale"):
+        for name in (
+            "friction_scale",
+            "mass_scale",
+            "object_damping",
+            "joint_damping",
+            "actuator_gain_scale",
+            "delay",
+            "lag",
+            "observation_delay",
+        ):
             low, high = getattr(self, name)
             if low > high:
                 raise ValueError(f"randomization.{name} must be [min, max] with min <= max, got {[low, high]}")
@@ -67,7 +97,11 @@ class EpisodeDraw:
     object_damping: float
     joint_damping: float
     actuator_gain_scale: float
-    latency: int
+    delay: int
+    jitter: float
+    lag: float
+    action_noise: float
+    observation_delay: int
 
 
 class RandomizedEnv(gym.Wrapper):
@@ -85,8 +119,7 @@ class RandomizedEnv(gym.Wrapper):
         if not hasattr(base, "world"):
             raise TypeError(f"RandomizedEnv needs one of our skill envs (embodied/*), got {type(base).__name__}")
         self._base = base
-        self._uses_gripper = env.action_space.shape[0] == 4
-        self._queue: deque[np.ndarray] = deque()
+        self._seen: deque[dict[str, np.ndarray]] = deque()
         self._rng = np.random.default_rng(0)
         self.draw: EpisodeDraw | None = None
 
@@ -97,13 +130,14 @@ class RandomizedEnv(gym.Wrapper):
         # randomisation, and the same seed gives the same physics and noise.
         self._rng = np.random.default_rng(self._base.np_random.integers(2**63))
         self.draw = self._apply_physics()
-        # Until the first delayed action arrives the arm holds still (gripper as reset left it).
-        hold = np.zeros(self.env.action_space.shape, dtype=np.float32)
-        if self._uses_gripper:
-            hold[3] = 1.0
-        self._queue = deque([hold] * self.draw.latency)
-        info = {**info, "randomization": asdict(self.draw)}
-        return self._noisy(obs), info
+        d = self.draw
+        # The env's reset already started the channel; restart it with this episode's draw.
+        channel = np.random.default_rng(self._rng.integers(2**63))
+        self._base.actuation.restart(ActuationDraw(d.delay, d.jitter, d.lag, d.action_noise), channel)
+        info = {**info, "randomization": asdict(d)}
+        seen = self._noisy(obs)
+        self._seen = deque([seen] * (d.observation_delay + 1), maxlen=d.observation_delay + 1)
+        return seen, info
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
         action = np.asarray(action, dtype=np.float32)
@@ -111,11 +145,13 @@ class RandomizedEnv(gym.Wrapper):
             raise ValueError(f"action must have shape {self.env.action_space.shape}, got {action.shape}")
         if not np.isfinite(action).all():
             raise ValueError(f"action contains NaN or inf: {action.tolist()}")
-        if self.config.action_noise > 0:
-            action = action + self._rng.normal(0.0, self.config.action_noise, action.shape).astype(np.float32)
-        self._queue.append(np.clip(action, -1.0, 1.0))
-        obs, reward, terminated, truncated, info = self.env.step(self._queue.popleft())
-        return self._noisy(obs), reward, terminated, truncated, info
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._seen.append(self._noisy(obs))
+        seen = dict(self._seen[0])
+        # The state is old, the past actions are not: the policy knows what it sent.
+        base = self._base.layout.base_size
+        seen["observation"] = np.concatenate([seen["observation"][:base], obs["observation"][base:]])
+        return seen, reward, terminated, truncated, info
 
     # -- internals ---------------------------------------------------------------------
     def _uniform(self, bounds: tuple[float, float]) -> float:
@@ -143,8 +179,12 @@ class RandomizedEnv(gym.Wrapper):
             client.set_dynamics(world.robot.name, joint, joint_damping=joint_damping)
         gain = self._uniform(cfg.actuator_gain_scale)
         client.gain_scale = gain
-        latency = int(self._rng.integers(0, cfg.latency + 1))
-        return EpisodeDraw(friction, masses, damping, joint_damping, gain, latency)
+        delay = int(self._rng.integers(cfg.delay[0], cfg.delay[1] + 1))
+        lag = self._uniform(cfg.lag)
+        observation_delay = int(self._rng.integers(cfg.observation_delay[0], cfg.observation_delay[1] + 1))
+        return EpisodeDraw(
+            friction, masses, damping, joint_damping, gain, delay, cfg.jitter, lag, cfg.action_noise, observation_delay
+        )
 
     def _noisy(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         std = self.config.observation_noise
@@ -152,5 +192,8 @@ class RandomizedEnv(gym.Wrapper):
             return obs
         out = dict(obs)
         for key in ("observation", "achieved_goal"):
-            out[key] = (obs[key] + self._rng.normal(0.0, std, obs[key].shape)).astype(obs[key].dtype)
+            noise = self._rng.normal(0.0, std, obs[key].shape)
+            if key == "observation":
+                noise[self._base.layout.base_size :] = 0.0  # the past actions are known exactly
+            out[key] = (obs[key] + noise).astype(obs[key].dtype)
         return out

@@ -20,16 +20,34 @@ def _domain(offset: int) -> int:
 
 
 @pytest.fixture
-def stand_in():
+def stand_in(tmp_path):
+    """The stand-in cell (arm, cubes of seed 0, camera topics) in its own process; its
+    statistics, written when it stops, hold where its cubes really are."""
     domain = _domain(0)
+    stats = tmp_path / "cell.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "embodied.cli", "fake-arm", f"domain={domain}", "duration=120"],
+        [sys.executable, "-m", "embodied.cli", "fake-arm", f"domain={domain}", "duration=120", f"stats={stats}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    yield domain
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield StandIn(domain, proc, stats)
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+class StandIn(int):
+    """The stand-in's DDS domain, which can also stop it and read its statistics."""
+
+    def __new__(cls, domain: int, proc: subprocess.Popen, stats: Path):  # noqa: ANN204
+        self = super().__new__(cls, domain)
+        self.proc, self.stats = proc, stats
+        return self
+
+    def stop(self) -> dict:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        return json.loads(self.stats.read_text())
 
 
 def _deploy(tmp_path: Path, domain: int, answer: str, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
@@ -70,6 +88,13 @@ def test_deploy_dry_runs_asks_and_then_moves_the_stand_in(stand_in, tmp_path):
     blue = next(o for o in hardware["perceived"] if o["name"] == "blue_cube")
     assert abs(red["position"][0] - blue["position"][0]) < 0.02 and red["position"][2] > blue["position"][2] + 0.03
     assert (tmp_path / "deploy" / "safety.log").exists()
+    # Everything came from the cell's camera topics: the scene, and the tracker's frames.
+    assert {o["name"] for o in summary["perceived_from_camera"]} >= {"red_cube", "blue_cube"}
+    assert summary["camera_to_estimate_ms"]["frames"] > 5
+    # And in the cell itself (its ground truth, which deploy never saw) red is on blue.
+    truth = stand_in.stop()["objects"]
+    red, blue = truth["red_cube"], truth["blue_cube"]
+    assert abs(red[0] - blue[0]) < 0.02 and abs(red[1] - blue[1]) < 0.02 and red[2] > blue[2] + 0.03
 
 
 def test_deploy_without_confirmation_does_not_move(stand_in, tmp_path):

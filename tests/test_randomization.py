@@ -1,4 +1,4 @@
-"""Domain randomisation, noise and latency (sims/randomization.py) and `eval-skill randomize=true`."""
+"""Domain randomisation, noise, actuation delay (sims/randomization.py) and `eval-skill randomize=true`."""
 
 from __future__ import annotations
 
@@ -46,9 +46,12 @@ def test_drawn_physics_reaches_the_engine():
     env.close()
 
 
-def test_latency_delays_the_arm_by_whole_control_periods():
-    env = _env(latency=2, action_noise=0.0, observation_noise=0.0)
-    seed = next(s for s in range(50) if env.reset(seed=s)[1]["randomization"]["latency"] == 2)
+def test_delay_drawn_per_episode_delays_the_arm_by_whole_control_periods():
+    quiet = {"jitter": 0.0, "lag": (0.0, 0.0), "observation_delay": (0, 0), "action_noise": 0.0}
+    env = _env(delay=(0, 3), observation_noise=0.0, **quiet)
+    drawn = {env.reset(seed=s)[1]["randomization"]["delay"] for s in range(40)}
+    assert drawn == {0, 1, 2, 3}
+    seed = next(s for s in range(50) if env.reset(seed=s)[1]["randomization"]["delay"] == 2)
     obs, _ = env.reset(seed=seed)
     start = obs["observation"][:3].copy()
     move = np.array([0.0, 0.0, 1.0, 1.0], dtype=np.float32)  # 5 cm up per period
@@ -79,7 +82,15 @@ def test_observation_noise_leaves_reward_and_success_on_the_true_state():
 
 @pytest.mark.parametrize(
     "field, value",
-    [("mass_scale", (1.5, 1.0)), ("friction_scale", (0.0, 1.0)), ("latency", -1), ("action_noise", -0.1)],
+    [
+        ("mass_scale", (1.5, 1.0)),
+        ("friction_scale", (0.0, 1.0)),
+        ("delay", (2, 1)),
+        ("delay", (-1, 0)),
+        ("lag", (0.0, 5.0)),
+        ("jitter", 1.5),
+        ("action_noise", -0.1),
+    ],
 )
 def test_bad_ranges_are_named(field, value):
     with pytest.raises(ValueError, match=field):
@@ -97,13 +108,13 @@ def test_rejects_bad_actions_and_foreign_envs():
 
 
 def test_eval_skill_reports_clean_and_randomized_success(capsys):
-    assert main(["eval-skill", "reach", "episodes=3", "randomize=true", "randomization.latency=1"]) == 0
+    assert main(["eval-skill", "reach", "episodes=3", "randomize=true", "randomization.delay=[1,1]"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     # The shipped reach succeeds on these clean episodes; both numbers count the same 3 seeds.
     assert report["episodes"] == 3 and report["successes"] == 3 and report["success_rate"] == 1.0
     r = report["randomized"]
     assert r["successes"] == round(r["success_rate"] * 3) and r["mean_episode_length"] >= report["mean_episode_length"]
-    assert report["randomized"]["config"]["latency"] == 1
+    assert report["randomized"]["config"]["delay"] == [1, 1]
 
 
 def test_eval_skill_bad_randomization_exits_2(capsys):

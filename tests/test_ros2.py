@@ -220,6 +220,27 @@ def test_ros2_arm_moves_the_stand_in_over_dds(fake_arm):
     assert summary["accepted"] >= 25 and not summary["rejected"]
 
 
+@pytest.mark.parametrize("fake_arm", [["actuation_delay=0.3"]], indirect=True)
+def test_the_stand_in_starts_on_commands_after_its_actuation_delay(fake_arm):
+    from robots.ros2.arm import Ros2Arm
+
+    domain, proc, stats = fake_arm
+    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
+    arm.connect()
+    start = arm.get_observation().ee_position
+    t0 = time.monotonic()
+    down = RobotAction(ee_delta=np.array([0.0, 0.0, -0.02]))
+    for _ in range(3):  # 0.12 s of commands, all still held back by the 0.3 s delay
+        arm.send_action(down)
+    early = arm.get_observation().ee_position - start
+    assert time.monotonic() - t0 < 0.3 and abs(early[2]) < 0.003, early
+    while time.monotonic() - t0 < 1.2:
+        arm.send_action(down)
+    assert arm.get_observation().ee_position[2] - start[2] < -0.05
+    summary = finish(proc, stats)
+    assert summary["accepted"] >= 10 and not summary["rejected"]
+
+
 # The injecting writer is a second commander beside Ros2Arm's: let the stand-in accept two,
 # so that each message meets the validation rules (the writer count has its own test).
 @pytest.mark.parametrize("fake_arm", [["max_writers=2"]], indirect=True)

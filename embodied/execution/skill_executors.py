@@ -23,6 +23,7 @@ from embodied.common.config_loader import ConfigError
 from embodied.perception.tracker import Tracker
 from embodied.planning.subgoals import CATALOGUE
 from sims import observation_layout
+from sims.observation import ActionHistory, hold_action
 
 SKILL_SOURCES = ("learned", "scripted")
 RUNTIMES = ("onnx", "sb3")
@@ -86,11 +87,9 @@ def _policy_source(skill: str, checkpoint: str | None, overrides: dict, runtime:
             raise  # the checkpoint itself: missing, damaged, other spaces (said by load_policy)
         except ValueError as exc:  # a bad override or an export that does not match its model
             raise SkillUnavailable(str(exc)) from exc
-        if policy.input_dims.get("observation") != layout.size:
-            raise SkillUnavailable(
-                f"the {skill} policy takes observations of {policy.input_dims.get('observation')} values, but the "
-                f"skill's observation has {layout.size}: the checkpoint was trained for another observation layout"
-            )
+        problem = layout.mismatch(int(policy.input_dims.get("observation", -1)))
+        if problem:
+            raise SkillUnavailable(f"{skill}: {problem}")
     else:
         from embodied.learning.checkpoints import load_policy
         from embodied.learning.compiled_policy import apply_prior_overrides
@@ -161,10 +160,20 @@ class SkillExecutor:
             except (TypeError, ValueError) as exc:
                 raise SkillUnavailable(f"bad prior override for {name}: {exc}") from exc
 
-    def observation(self, world: Any, tracker: Tracker) -> np.ndarray:
-        """The skill's flat observation in ``world``, the objects as ``tracker`` has them, from
-        the one builder the training env uses (:mod:`sims.observation`): robot, object, others."""
-        return self.layout.build(world.robot.get_observation(), tracker.state(), tracker.others())
+    def history(self, world: Any) -> ActionHistory:
+        """A fresh record of the actions this skill sends, started as "hold still" with the
+        gripper as it is now (as the training env starts its episodes)."""
+        history = ActionHistory(self.layout.action_history, self.layout.action_dim)
+        width = world.robot.get_observation().gripper_width
+        history.reset(hold_action(self.layout.action_dim, width, world.description.gripper.max_width))
+        return history
+
+    def observation(self, world: Any, tracker: Tracker, history: ActionHistory | None = None) -> np.ndarray:
+        """The skill's flat observation in ``world``, the objects as ``tracker`` has them and
+        the actions sent so far (``history``, from :meth:`history`), from the one builder the
+        training env uses (:mod:`sims.observation`)."""
+        history = history if history is not None else self.history(world)
+        return self.layout.build(world.robot.get_observation(), tracker.state(), tracker.others(), history)
 
     def run(
         self,
@@ -190,13 +199,16 @@ class SkillExecutor:
         goal = np.asarray(goal, dtype=np.float64)
         achieved = tracker.state().position
         distance = float(np.linalg.norm(achieved - goal))
+        history = self.history(world)
         for n in range(max_steps):
             if distance < tol:
                 return SkillRun(True, n, distance)
-            action = np.asarray(self.act(self.observation(world, tracker), achieved, goal), dtype=np.float64)
+            observation = self.observation(world, tracker, history)
+            action = np.asarray(self.act(observation, achieved, goal), dtype=np.float64)
             if action.shape != ((4,) if self.uses_gripper else (3,)) or not np.isfinite(action).all():
                 return SkillRun(False, n, distance, f"the {self.source} {self.name} skill gave a bad action {action}")
             action = np.clip(action, -1.0, 1.0)
+            history.push(action)  # as the training env records it: the action sent, before the arm's own delays
             width = (action[3] + 1.0) / 2.0 * max_width if self.uses_gripper else 0.0
             if self.max_open_width is not None:
                 # Open only as wide as needed: wide-open fingers catch neighbouring cubes.

@@ -75,6 +75,9 @@ class DeployOutcome:
     """Fault injection: when the control loop hung (seconds since connect)."""
     perceived: list[dict] | None = None
     """Objects the cell's camera saw at the start (mirrored into the twin); None without a camera."""
+    camera_to_estimate_ms: dict | None = None
+    """How old camera frames were when the tracker's estimate from them was ready (exposure to
+    estimate; the next action uses it): frames, p50, p95, max in ms. None without a camera."""
     connected_at: float | None = None
     """``time.monotonic()`` when the arm was connected (the zero of the times above; the
     monotonic clock is shared by the processes of one machine, so benchmarks can compare)."""
@@ -287,6 +290,16 @@ def _deploy(
     expect = outcome.dry_run.report["plan"] if outcome.dry_run is not None else None
     try:
         outcome.hardware = session.run(instruction, run_dir / "hardware", expect_plan=expect)
+        if camera is not None and camera.ages:
+            import numpy as np
+
+            ms = 1000 * np.asarray(camera.ages)
+            outcome.camera_to_estimate_ms = {
+                "frames": len(ms),
+                "p50": round(float(np.percentile(ms, 50)), 1),
+                "p95": round(float(np.percentile(ms, 95)), 1),
+                "max": round(float(ms.max()), 1),
+            }
     finally:
         if isinstance(twin.remote, StallingArm):
             outcome.stalled_at = twin.remote.stalled_at  # monotonic; deploy() makes it relative
@@ -348,6 +361,7 @@ def write_summary(outcome: DeployOutcome, run_dir: Path) -> Path:
         "halted": {"kind": outcome.halted.kind, "reason": outcome.halted.message} if outcome.halted else None,
         "max_joint_deviation": outcome.max_deviation,
         "perceived_from_camera": outcome.perceived,
+        "camera_to_estimate_ms": outcome.camera_to_estimate_ms,
         "interventions": outcome.interventions,
         **({"stalled_at": outcome.stalled_at} if outcome.stalled_at is not None else {}),
         "monotonic_at_connect": outcome.connected_at,

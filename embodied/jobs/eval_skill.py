@@ -78,8 +78,9 @@ def eval_skill(cfg: DictConfig, console: Console | None = None) -> dict:
         if randomized is not None:
             drop = (result.success_rate - randomized.success_rate) * 100
             console.print(
-                f"[bold]{name}[/bold] under randomisation (physics, noise, latency 0-{randomization['latency']} "
-                f"periods): {int(sum(randomized.successes))}/{randomized.episodes} "
+                f"[bold]{name}[/bold] under randomisation (physics, noise, actuation delay "
+                f"{randomization['delay'][0]}-{randomization['delay'][1]} periods): "
+                f"{int(sum(randomized.successes))}/{randomized.episodes} "
                 f"([bold]{randomized.success_rate:.1%}[/bold]), {-drop:+.1f} pp against clean"
             )
     return report

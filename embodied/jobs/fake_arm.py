@@ -37,7 +37,18 @@ def camera_topics(cfg):  # noqa: ANN001, ANN201 (robots.ros2.camera.CameraTopics
     )
 
 
-OPTIONS = ("robot", "seed", "hide", "rate", "command_timeout", "duration", "cell_camera.enabled", "dds.domain", "stats")
+OPTIONS = (
+    "robot",
+    "seed",
+    "hide",
+    "actuation_delay",
+    "rate",
+    "command_timeout",
+    "duration",
+    "cell_camera.enabled",
+    "dds.domain",
+    "stats",
+)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -68,6 +79,7 @@ def main(args: argparse.Namespace) -> int:
             camera=section(cfg, "camera"),
             camera_topics=camera_topics(cfg),
             hide=list(cfg.hide),
+            actuation_delay=float(cfg.actuation_delay),
         )
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(str(exc)) from exc

@@ -75,6 +75,10 @@ def load_policy(skill: str, checkpoint: str | Path | None = None, env: gym.Env |
         raise SkillError(f"checkpoint {path} could not be loaded ({type(exc).__name__}: {exc}); retrain it") from exc
     env = env if env is not None else make_env(cfg)
     want, got = _space_shapes(env.observation_space), _space_shapes(saved_obs)
+    layout = getattr(env.unwrapped, "layout", None)
+    if layout is not None and want != got and env.action_space.shape == saved_act.shape and "observation" in got:
+        if layout.history_of(got["observation"][0]) not in (None, layout.action_history):
+            raise SkillError(f"checkpoint {path}: {layout.mismatch(got['observation'][0])}")
     if want != got or env.action_space.shape != saved_act.shape:
         raise SkillError(
             f"checkpoint {path} was trained for observations {got} and actions {saved_act.shape}, but skill "

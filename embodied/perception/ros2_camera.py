@@ -19,8 +19,9 @@ def as_frame(images: CameraImages) -> CameraFrame:
 class RemoteStream:
     """Frames as the subscriber receives them; exposure times are their header stamps (s)."""
 
-    def __init__(self, subscriber: CameraSubscriber, rate: float) -> None:
+    def __init__(self, subscriber: CameraSubscriber, rate: float, ages: list[float] | None = None) -> None:
         self.subscriber, self.rate = subscriber, rate
+        self.ages: list[float] = ages if ages is not None else []
         self._last = time.time()
 
     def now(self) -> float:
@@ -44,10 +45,11 @@ class RemoteCamera:
 
     def __init__(self, subscriber: CameraSubscriber, timeout: float, rate: float) -> None:
         self.subscriber, self.timeout, self.rate = subscriber, timeout, rate
+        self.ages: list[float] = []  # of every frame any of its streams' trackers used, s
 
     def render(self, segmentation: bool = False) -> CameraFrame:
         """The next frame. Raises :class:`CameraLost` when none comes within the timeout."""
         return as_frame(self.subscriber.wait_newer(time.time(), self.timeout))
 
     def stream(self) -> RemoteStream:
-        return RemoteStream(self.subscriber, self.rate)
+        return RemoteStream(self.subscriber, self.rate, self.ages)

@@ -67,6 +67,9 @@ class FrameStream(Protocol):
 
     rate: float
     """Frames per second, Hz."""
+    ages: list[float]
+    """How old each frame the tracker used was when its estimate was ready (exposure to
+    estimate: transport and perception), s; the next action is computed from it."""
 
     def poll(self) -> list[tuple[float, CameraFrame]]:
         """Frames that arrived since the last call, oldest first, each with its exposure time (s)."""
@@ -85,6 +88,7 @@ class SimulatedStream:
     def __init__(self, render: Callable[[], CameraFrame], clock: Callable[[], float], rate: float, latency: float):
         self.render, self.clock = render, clock
         self.rate, self.period, self.latency = rate, 1.0 / rate, latency
+        self.ages: list[float] = []
         self._next = clock()
         self._pending: deque[tuple[float, CameraFrame]] = deque()
 
@@ -192,6 +196,7 @@ class CameraTracker:
     def _use(self, exposed: float, frame: CameraFrame) -> None:
         self.frames += 1
         scene = self.perceive(frame)
+        self.stream.ages.append(self.stream.now() - exposed)
         if self._held_offset is not None:
             return  # the hand hides it; it moves with the gripper
         guess = self.predicted(exposed)

@@ -103,7 +103,7 @@ class Ros2Arm(Robot):
                 self._next_tick = time.monotonic()
                 return
             time.sleep(0.01)
-        self._node = None
+        self.disconnect()
         raise ArmDisconnected(
             f"no {spec.joint_states_topic} from {self.description.name!r} on DDS domain "
             f"{self.domain} within {self.connect_timeout} s ({self.discovery.describe()}): "
@@ -111,8 +111,11 @@ class Ros2Arm(Robot):
         )
 
     def disconnect(self) -> None:
-        self._node = None
+        """Leave the DDS domain: the driver stops counting our command writers (it refuses to
+        execute while more than one is matched, so a lingering one would block the next run)."""
         self._states = None  # deleting the reader stops its listener
+        self._commands = self._gripper = None
+        self._node = None
         self._state = None
 
     def _on_state(self, reader) -> None:  # noqa: ANN001 (DDS listener thread)

@@ -31,6 +31,9 @@ class TaskConfig(ConfigModel):
     """Cube the task is about, or "random" for any cube present, drawn each episode."""
     distractors: StrictInt = Field(0, ge=0, le=16, description="other cubes on the table")
     """Other cubes on the table (0-3), placed by seed; their positions join the observation."""
+    action_history: StrictInt = Field(0, ge=0, le=16, description="past actions in the observation")
+    """How many of the skill's past actions join the observation (at least the largest
+    actuation delay, so that the actions still in flight are known)."""
 
 
 class Task(ABC):
@@ -96,7 +99,12 @@ class Task(ABC):
     @classmethod
     def layout(cls, config: TaskConfig) -> ObservationLayout:
         """The layout of this task's flat observation (:mod:`sims.observation`)."""
-        return ObservationLayout(uses_object=cls.uses_object, distractors=config.distractors)
+        return ObservationLayout(
+            uses_object=cls.uses_object,
+            distractors=config.distractors,
+            action_dim=4 if cls.uses_gripper else 3,
+            action_history=config.action_history,
+        )
 
     # -- scoring (vectorised for HER) ------------------------------------------------
     def is_success(self, achieved_goal: np.ndarray, desired_goal: np.ndarray) -> np.ndarray:

@@ -1,0 +1,171 @@
+"""Skills under actuation delay: the prior alone and the learned policy, on the same episodes.
+
+    python scripts/bench_latency.py --skills push pick_place --episodes 500          # ~1 h on 2 cores
+    python scripts/bench_latency.py --skills push --episodes 100 --sources prior      # a quick look
+
+Conditions (each on episodes seeded ``--seed`` + i, the same for every source):
+
+- ``clean``: no randomisation;
+- ``randomised``: the default randomisation (configs/randomization: physics, noise, delay
+  0..3 periods, jitter, lag, observation delay);
+- ``delay d`` for d = 0..3: the default randomisation with the actuation delay fixed at d.
+
+Sources: ``prior`` (the skill's scripted motion prior alone, with the skill config's prior
+settings) and ``policy`` (the shipped policy, or ``--checkpoint SKILL=PATH``). Every number
+comes with its Wilson 95 % interval; ``policy - prior`` is paired per episode. Writes
+runs/bench/latency.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a success rate."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def paired_difference(a: list[bool], b: list[bool], z: float = 1.96) -> tuple[float, float, float]:
+    """Mean of b - a over paired episodes with a normal 95 % interval (difference of proportions, paired)."""
+    d = np.asarray(b, float) - np.asarray(a, float)
+    mean = float(d.mean())
+    half = z * float(d.std(ddof=1)) / math.sqrt(len(d)) if len(d) > 1 else 1.0
+    return mean, mean - half, mean + half
+
+
+def conditions(base: dict) -> dict[str, dict | None]:
+    out: dict[str, dict | None] = {"clean": None, "randomised": dict(base)}
+    for d in range(4):
+        out[f"delay {d}"] = {**base, "delay": [d, d]}
+    return out
+
+
+def prior_policy(cfg):  # noqa: ANN001, ANN201
+    import torch
+
+    from embodied.learning.catalogue import prior_layout
+    from embodied.learning.priors import ObsLayout, PriorConfig, prior_action
+
+    layout = ObsLayout(**prior_layout(cfg))
+    prior = PriorConfig(**dict(cfg.prior))
+    dim = 4 if prior.kind == "pick_place" else 3
+
+    def act(obs: dict) -> np.ndarray:
+        with torch.no_grad():
+            o = torch.as_tensor(obs["observation"], dtype=torch.float32)[None]
+            g = torch.as_tensor(obs["desired_goal"], dtype=torch.float32)[None]
+            return prior_action(o, g, layout, prior, dim)[0].numpy()
+
+    return act
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skills", nargs="+", default=["push", "pick_place"])
+    parser.add_argument("--episodes", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=4242)
+    parser.add_argument("--sources", nargs="+", default=["prior", "policy"], choices=["prior", "policy"])
+    parser.add_argument("--conditions", nargs="+", default=None, help="subset of: clean randomised 'delay 0' ...")
+    parser.add_argument("--checkpoint", action="append", default=[], help="SKILL=PATH instead of the shipped policy")
+    parser.add_argument("--set", action="append", default=[], help="skill config override, e.g. task.action_history=4")
+    parser.add_argument("--out", default="runs/bench/latency.json")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    from omegaconf import OmegaConf
+
+    from embodied.learning.catalogue import skill_config
+    from embodied.learning.checkpoints import load_policy
+    from embodied.learning.envs import make_env
+    from embodied.learning.evaluation import evaluate
+    from sims.randomization import RandomizationConfig
+
+    checkpoints = dict(c.split("=", 1) for c in args.checkpoint)
+    base = OmegaConf.to_container(OmegaConf.load(ROOT / "configs/randomization/default.yaml"))
+    RandomizationConfig(**base)  # the shipped defaults must validate
+    conds = conditions(base)
+    if args.conditions:
+        conds = {k: v for k, v in conds.items() if k in args.conditions}
+    results: dict = {"episodes": args.episodes, "seed": args.seed, "randomization": base, "skills": {}}
+    started = time.perf_counter()
+    for skill in args.skills:
+        cfg = skill_config(skill)
+        if args.set:
+            cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(args.set))
+        sources = {}
+        for source in args.sources:
+            if source == "prior":
+                sources[source] = prior_policy(cfg)
+            else:
+                model = load_policy(skill, checkpoints.get(skill), env=make_env(cfg))
+                sources[source] = model
+        table: dict = {}
+        for name, randomization in conds.items():
+            row: dict = {}
+            for source, policy in sources.items():
+                env = make_env(cfg, randomization=randomization)
+                t0 = time.perf_counter()
+                res = evaluate(policy, env, args.episodes, args.seed)
+                env.close()
+                wins = int(sum(res.successes))
+                low, high = wilson(wins, res.episodes)
+                row[source] = {
+                    "success": wins / res.episodes,
+                    "ci95": [round(low, 4), round(high, 4)],
+                    "successes": [bool(s) for s in res.successes],
+                    "seconds": round(time.perf_counter() - t0, 1),
+                }
+                print(
+                    f"{skill:10s} {name:10s} {source:6s} {wins / res.episodes:6.1%} [{low:.1%}, {high:.1%}]", flush=True
+                )
+            if "prior" in row and "policy" in row:
+                mean, low, high = paired_difference(row["prior"]["successes"], row["policy"]["successes"])
+                row["policy_minus_prior"] = {"mean": round(mean, 4), "ci95": [round(low, 4), round(high, 4)]}
+            table[name] = row
+        results["skills"][skill] = table
+    results["wall_clock_s"] = round(time.perf_counter() - started)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results))
+    print()
+    print(
+        "| skill | condition | "
+        + " | ".join(args.sources)
+        + (" | policy - prior |" if len(args.sources) == 2 else " |")
+    )
+    print(
+        "| --- | --- | " + " | ".join("---:" for _ in args.sources) + (" | ---: |" if len(args.sources) == 2 else " |")
+    )
+    for skill, table in results["skills"].items():
+        for name, row in table.items():
+            cells = [
+                f"{100 * row[s]['success']:.1f} % [{100 * row[s]['ci95'][0]:.1f}, {100 * row[s]['ci95'][1]:.1f}]"
+                for s in args.sources
+            ]
+            if "policy_minus_prior" in row:
+                d = row["policy_minus_prior"]
+                cells.append(f"{100 * d['mean']:+.1f} pp [{100 * d['ci95'][0]:+.1f}, {100 * d['ci95'][1]:+.1f}]")
+            print(f"| {skill} | {name} | " + " | ".join(cells) + " |")
+    print(f"\n{args.episodes} episodes per cell, {results['wall_clock_s']} s; wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""What happens between a skill's command and the arm's motion: noise, delay, jitter and lag.
+
+A real arm does not execute a command in the control period it was sent. The command
+crosses the network and the driver's cycle (a *delay* of whole control periods, drawn per
+episode), some commands arrive one period late (*jitter*; a later command that arrives
+together with an earlier one replaces it, as on a latest-wins ROS 2 topic, and a period in
+which nothing new arrives holds still), and the driver's trajectory interpolation smooths
+the commanded motion (a first-order *lag* with time constant ``lag``). Gaussian *noise* on
+the command stands for everything else.
+
+:class:`Actuation` is that channel for one episode. The env (:class:`sims.env.RobotTaskEnv`)
+passes every action through it; :class:`sims.randomization.RandomizedEnv` draws its
+parameters per episode. With the defaults (no delay, no jitter, no lag, no noise) it
+returns each action unchanged, so an env without randomisation is exactly the plain one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ActuationDraw:
+    """One episode's channel (reported in ``info["randomization"]``)."""
+
+    delay: int = 0
+    """Control periods between sending a command and the arm starting to execute it."""
+    jitter: float = 0.0
+    """Probability that a command arrives one period later than ``delay``."""
+    lag: float = 0.0
+    """Time constant of the first-order lag on the commanded displacement, s (0: none)."""
+    noise: float = 0.0
+    """Std of Gaussian noise on each action component, in the action's [-1, 1] units."""
+
+
+class Actuation:
+    """The command channel of one env: ``send`` an action, get the one the arm executes now.
+
+    Args:
+        hold: the action that means "stay where you are" ((3,) or (4,), [-1, 1] units; the
+            gripper component, if any, is the width to keep).
+        period: the control period, s (the lag's discretisation).
+    """
+
+    def __init__(self, hold: np.ndarray, period: float) -> None:
+        self.period = float(period)
+        self.draw = ActuationDraw()
+        self._rng = np.random.default_rng(0)
+        self.reset(hold)
+
+    def reset(
+        self, hold: np.ndarray, draw: ActuationDraw | None = None, rng: np.random.Generator | None = None
+    ) -> None:
+        """Start an episode: nothing in flight, the arm holding ``hold``; ``draw`` (default: the
+        previous one) sets delay, jitter, lag and noise, ``rng`` their per-step draws."""
+        if draw is not None:
+            self.draw = draw
+        if rng is not None:
+            self._rng = rng
+        self._hold = np.asarray(hold, dtype=np.float64).copy()
+        self._last = self._hold.copy()  # the last command the arm received
+        self._motion = np.zeros(3)  # the lagged displacement, [-1, 1] units
+        self._pending: list[tuple[int, int, np.ndarray]] = []  # (arrival step, sent step, action)
+        self._step = 0
+        self._last_sent = -1  # the sent step of the newest command executed so far
+        d = self.draw
+        self._alpha = 1.0 if d.lag <= 0 else 1.0 - math.exp(-self.period / d.lag)
+
+    def restart(self, draw: ActuationDraw, rng: np.random.Generator) -> None:
+        """Start the episode again with the same hold and a new ``draw`` (randomisation, after reset)."""
+        self.reset(self._hold, draw, rng)
+
+    @property
+    def identity(self) -> bool:
+        """True when every action is executed unchanged in the period it was sent."""
+        d = self.draw
+        return d.delay == 0 and d.jitter == 0 and d.lag == 0 and d.noise == 0
+
+    def send(self, action: np.ndarray) -> np.ndarray:
+        """Send ``action`` ((3,) or (4,), clipped to [-1, 1]); returns what the arm executes in this period."""
+        action = np.asarray(action, dtype=np.float64)
+        d = self.draw
+        if d.noise > 0:
+            action = np.clip(action + self._rng.normal(0.0, d.noise, action.shape), -1.0, 1.0)
+        late = int(d.jitter > 0 and self._rng.random() < d.jitter)
+        self._pending.append((self._step + d.delay + late, self._step, action))
+        arrived = [p for p in self._pending if p[0] <= self._step]
+        self._pending = [p for p in self._pending if p[0] > self._step]
+        received = None
+        if arrived:
+            newest = max(arrived, key=lambda p: p[1])
+            # Latest wins, and a command older than one already executed is stale: dropped.
+            if newest[1] > self._last_sent:
+                received, self._last_sent = newest[2], newest[1]
+        self._step += 1
+        if received is not None:
+            self._last = received
+            target = received[:3]
+        else:
+            target = np.zeros(3)  # nothing new arrived: the driver holds position
+        self._motion = self._motion + self._alpha * (target - self._motion)
+        out = self._last.copy()
+        out[:3] = self._motion
+        return out

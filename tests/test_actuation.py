@@ -1,0 +1,172 @@
+"""The actuation channel (sims/actuation.py), the past actions in the skill observation, and
+their parity between the training env and the executors that run skills."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import sims  # noqa: F401  (registers the env ids)
+from embodied.execution.skill_executors import SkillExecutor, SkillUnavailable
+from embodied.learning.catalogue import skill_config
+from embodied.perception.tracker import SimTracker
+from sims.actuation import Actuation, ActuationDraw
+from sims.observation import ActionHistory, ObservationLayout
+from sims.randomization import RandomizedEnv
+
+HOLD = np.array([0.0, 0.0, 0.0, 1.0])
+
+
+def _channel(**draw) -> Actuation:
+    channel = Actuation(HOLD, 0.04)
+    channel.reset(HOLD, ActuationDraw(**draw), np.random.default_rng(0))
+    return channel
+
+
+def _ramp(n: int) -> list[np.ndarray]:
+    return [np.array([0.1 * (i + 1), 0.0, 0.0, -1.0]) for i in range(n)]
+
+
+@pytest.mark.parametrize("delay", [0, 1, 2, 3])
+def test_delay_is_whole_control_periods(delay):
+    channel = _channel(delay=delay)
+    sent = _ramp(8)
+    executed = [channel.send(a) for a in sent]
+    for t, out in enumerate(executed):
+        if t < delay:  # nothing has arrived yet: hold still, gripper as it was
+            np.testing.assert_allclose(out, HOLD)
+        else:
+            np.testing.assert_allclose(out, sent[t - delay])
+
+
+def test_lag_is_first_order_with_the_configured_time_constant():
+    tau, period = 0.08, 0.04
+    channel = _channel(lag=tau)
+    step = np.array([1.0, 0.0, 0.0, 1.0])
+    xs = [channel.send(step)[0] for _ in range(6)]
+    alpha = 1.0 - np.exp(-period / tau)
+    expected = [1.0 - (1.0 - alpha) ** (k + 1) for k in range(6)]
+    np.testing.assert_allclose(xs, expected, rtol=1e-9)
+    assert xs[0] < 0.5 < xs[-1] < 1.0
+
+
+def test_jitter_makes_some_commands_late_and_a_late_one_is_replaced_by_the_newer():
+    channel = _channel(delay=1, jitter=0.5)
+    sent = _ramp(400)
+    executed = [channel.send(a) for a in sent]
+    holds = sum(1 for out in executed[1:] if np.allclose(out[:3], 0.0))
+    # A late command leaves its period empty (the driver holds) about jitter/2 of the time
+    # (late, and the one before it was not) ...
+    assert 0.15 < holds / len(executed) < 0.35
+    # ... and nothing ever runs backwards: executed commands are in the order they were sent.
+    order = [round(out[0] / 0.1) for out in executed if not np.allclose(out[:3], 0.0)]
+    assert order == sorted(order) and len(set(order)) == len(order)
+    # Without jitter the same channel never holds after the delay.
+    steady = _channel(delay=1)
+    steady.send(sent[0])
+    assert all(not np.allclose(steady.send(a)[:3], 0.0) for a in sent[1:50])
+
+
+def test_a_plain_env_executes_every_action_in_its_own_period():
+    env = gym.make("embodied/Push-v0")
+    env.reset(seed=1)
+    assert env.unwrapped.actuation.identity
+    env.close()
+
+
+def test_randomised_delay_reaches_the_arm_in_whole_periods():
+    env = RandomizedEnv(
+        gym.make("embodied/PickPlace-v0"),
+        {"delay": [2, 2], "jitter": 0.0, "lag": [0, 0], "observation_delay": [0, 0], "action_noise": 0.0}
+        | {"observation_noise": 0.0},
+    )
+    obs, info = env.reset(seed=3)
+    assert info["randomization"]["delay"] == 2
+    start = obs["observation"][2]
+    heights = []
+    for _ in range(4):
+        obs, *_ = env.step(np.array([0.0, 0.0, 1.0, 1.0], dtype=np.float32))
+        heights.append(float(obs["observation"][2] - start))
+    assert abs(heights[0]) < 2e-3 and abs(heights[1]) < 2e-3, heights
+    assert heights[2] > 0.01 and heights[3] > heights[2], heights
+    env.close()
+
+
+def test_observation_delay_shows_the_previous_state_but_the_current_past_actions():
+    cfg = {"delay": [0, 0], "jitter": 0.0, "lag": [0, 0], "observation_delay": [1, 1]}
+    cfg |= {"action_noise": 0.0, "observation_noise": 0.0}
+    env = RandomizedEnv(gym.make("embodied/Reach-v0", task_config={"action_history": 2}), cfg)
+    obs0, _ = env.reset(seed=0)
+    up = np.array([0.0, 0.0, 1.0], dtype=np.float32)
+    obs1, *_ = env.step(up)
+    obs2, *_ = env.step(up)
+    layout = env.unwrapped.layout
+    base = layout.base_size
+    np.testing.assert_array_equal(obs1["observation"][:base], obs0["observation"][:base])  # a period old
+    assert obs2["observation"][2] > obs1["observation"][2] + 0.01
+    np.testing.assert_allclose(obs1["observation"][base:], [0, 0, 1, 0, 0, 0])  # what was sent, newest first
+    np.testing.assert_allclose(obs2["observation"][base:], [0, 0, 1, 0, 0, 1])
+    env.close()
+
+
+def test_same_seed_same_channel():
+    def run() -> np.ndarray:
+        env = RandomizedEnv(gym.make("embodied/Push-v0"))
+        obs, _ = env.reset(seed=11)
+        for _ in range(6):
+            obs, *_ = env.step(np.array([0.5, -0.2, 0.1], dtype=np.float32))
+        env.close()
+        return obs["observation"]
+
+    np.testing.assert_array_equal(run(), run())
+
+
+def test_history_layout_and_builder():
+    layout = ObservationLayout(uses_object=True, distractors=3, action_dim=4, action_history=4)
+    assert layout.size == layout.base_size + 16
+    assert layout.index("past_actions") == layout.base_size
+    assert layout.history_of(layout.base_size) == 0 and layout.history_of(layout.size) == 4
+    history = ActionHistory(4, 4)
+    history.reset([0, 0, 0, 1])
+    history.push([0.5, 0, 0, -1])
+    np.testing.assert_allclose(history.vector()[:8], [0.5, 0, 0, -1, 0, 0, 0, 1])
+    with pytest.raises(ValueError, match="last 4 actions"):
+        from robots.robot import RobotObservation
+        from sims.observation import ObjectState
+
+        robot = RobotObservation(np.zeros(7), np.zeros(7), np.zeros(3), np.array([0, 0, 0, 1.0]), np.zeros(3), 0.08, 0)
+        layout.build(robot, ObjectState.at_rest([0.5, 0, 0.02]), [])
+
+
+@pytest.mark.parametrize("skill", ["push", "pick_place"])
+def test_executor_and_env_build_the_same_history(skill, monkeypatch):
+    """Train/run parity with past actions: the same actions sent give the same observation."""
+    cfg = skill_config(skill)
+    task = {**dict(cfg.task), "action_history": 3}
+    env = gym.make(cfg.env_id, task_config=task)
+    obs, _ = env.reset(seed=5)
+    inner = env.unwrapped
+    real = sims.observation_layout
+    monkeypatch.setattr(
+        "embodied.execution.skill_executors.observation_layout", lambda env_id, t: real(env_id, {**dict(t), **task})
+    )
+    executor = SkillExecutor(skill, "scripted")
+    history = executor.history(inner.world)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        action = np.clip(rng.normal(0, 0.5, env.action_space.shape), -1, 1).astype(np.float32)
+        obs, *_ = env.step(action)
+        history.push(action)
+        built = executor.observation(inner.world, SimTracker(inner.world, inner.task.object), history)
+        np.testing.assert_allclose(built, obs["observation"], atol=1e-6)
+    env.close()
+
+
+def test_a_policy_without_past_actions_is_refused_by_name(monkeypatch):
+    """The shipped push was trained without past actions; asking for 4 says so in one line."""
+    real = sims.observation_layout
+    monkeypatch.setattr(
+        "embodied.execution.skill_executors.observation_layout",
+        lambda env_id, t: real(env_id, {**dict(t), "action_history": 4}),
+    )
+    with pytest.raises(SkillUnavailable, match=r"no past actions.*task.action_history=4"):
+        SkillExecutor("push", "learned")
