@@ -287,11 +287,12 @@ class FakeArm:
             self.stats.hold_delays.append(now - self._last_command)
         self.arm.command(self._target(now))
         # A real arm moves in real time even when its driver's host is late: simulate the
-        # periods that have passed since the last tick (a few at most, after a stall).
+        # periods that have passed since the last tick (up to half a second after a stall;
+        # dropping them left the arm behind its commands and tripped the motion check).
         period = 1.0 / self.rate
         if self._simulated_until is None:
             self._simulated_until = now - period
-        periods = min(int((now - self._simulated_until) / period + 0.5), 5)
+        periods = min(int((now - self._simulated_until) / period + 0.5), max(1, int(0.5 * self.rate)))
         if periods:
             self.world.client.advance(periods * period)
         self._simulated_until = max(self._simulated_until + periods * period, now - period)

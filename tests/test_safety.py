@@ -106,6 +106,24 @@ def test_velocity_limit_spreads_a_big_jump_over_periods():
     assert any(i.kind == "velocity" for i in layer.interventions)
 
 
+def test_after_a_gap_the_step_is_bounded_from_where_the_arm_is():
+    """A driver holds where the arm *was* after its command timeout; the next command must not
+    jump from our last target (which the lagging arm never reached)."""
+    arm = KinematicArm()
+    layer = SafetyLayer(arm, PANDA, SafetyConfig(watchdog=0.1))
+    layer.send_action(RobotAction(joint_positions=arm.q + 0.5))  # the first, limited step
+    target = arm.q.copy()
+    arm.q = target - 0.8 * layer.max_step  # the arm lagged, then the driver held it there
+    layer._last_command -= 0.2  # the loop stalled past the watchdog
+    layer.send_action(RobotAction(joint_positions=target + 0.5))
+    assert np.all(np.abs(arm.sent[-1].joint_positions - (target - 0.8 * layer.max_step)) <= layer.max_step + 1e-12)
+    # Without a gap the step continues from the last target, as before.
+    arm.q = arm.sent[-1].joint_positions - 0.5 * layer.max_step
+    before = arm.sent[-1].joint_positions.copy()
+    layer.send_action(RobotAction(joint_positions=before + 0.5))
+    assert np.all(np.abs(arm.sent[-1].joint_positions - before) <= layer.max_step + 1e-12)
+
+
 def test_estop_latches_until_reset():
     arm = KinematicArm()
     layer = SafetyLayer(arm, PANDA)

@@ -193,10 +193,10 @@ def test_the_prior_anchor_runs_and_logs_the_residual(push_run):
 
 def test_train_under_randomization_records_it(tmp_path):
     run_dir = tmp_path / "rand"
-    args = ["train", "skill=reach", "randomize=true", "randomization.latency=1", f"run_dir={run_dir}", *TINY]
+    args = ["train", "skill=reach", "randomize=true", "randomization.delay=[1,1]", f"run_dir={run_dir}", *TINY]
     assert main([*args, "total_steps=150", "eval.video_episodes=0"]) == 0
     card = json.loads((run_dir / "card.json").read_text())
-    assert card["randomization"]["latency"] == 1
+    assert card["randomization"]["delay"] == [1, 1]
     assert "randomisation (training and evaluation)" in (run_dir / "model_card.md").read_text()
 
 
