@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ def start_cell(
     domain: int,
     stats: Path,
     actuation_delay: float = 0.0,
-    extra=(),  # noqa: ANN001
+    extra: Sequence[str] = (),
 ) -> subprocess.Popen:
     """A stand-in cell in its own process (arm, cubes placed by ``seed``, camera over ROS 2)."""
     return subprocess.Popen(

@@ -68,6 +68,7 @@ class Actuation:
         self._last_sent = -1  # the sent step of the newest command executed so far
         d = self.draw
         self._alpha = 1.0 if d.lag <= 0 else 1.0 - math.exp(-self.period / d.lag)
+        self._identity = d.delay == 0 and d.jitter == 0 and d.lag == 0 and d.noise == 0
 
     def restart(self, draw: ActuationDraw, rng: np.random.Generator) -> None:
         """Start the episode again with the same hold and a new ``draw`` (randomisation, after reset)."""
@@ -76,12 +77,13 @@ class Actuation:
     @property
     def identity(self) -> bool:
         """True when every action is executed unchanged in the period it was sent."""
-        d = self.draw
-        return d.delay == 0 and d.jitter == 0 and d.lag == 0 and d.noise == 0
+        return self._identity
 
     def send(self, action: np.ndarray) -> np.ndarray:
         """Send ``action`` ((3,) or (4,), clipped to [-1, 1]); returns what the arm executes in this period."""
         action = np.asarray(action, dtype=np.float64)
+        if self._identity:  # the plain env's every step: nothing in between
+            return action
         d = self.draw
         if d.noise > 0:
             action = np.clip(action + self._rng.normal(0.0, d.noise, action.shape), -1.0, 1.0)

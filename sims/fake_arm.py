@@ -239,8 +239,6 @@ class FakeArm:
                 continue
             self.stats.accepted += 1
             self.stats.command_times.append(time.monotonic())
-            # The new segment starts from the current set-point, as the check above assumed (a
-            # trajectory controller interpolates from its desired state, not the lagging measured one).
             self._trajectory = points
             self._start_q = self.arm.get_observation().joint_positions.copy()
             self._started_at = now

@@ -200,6 +200,22 @@ def test_train_under_randomization_records_it(tmp_path):
     assert "randomisation (training and evaluation)" in (run_dir / "model_card.md").read_text()
 
 
+def test_train_with_past_actions_and_run_it_only_with_them(tmp_path, capsys):
+    """A short training run with the action history under delay; the checkpoint then runs
+    with the same history and is refused, in one line, without it."""
+    run_dir = tmp_path / "history"
+    args = ["train", "skill=reach", "skill.task.action_history=3", "randomize=true", "randomization.delay=[2,2]"]
+    assert main([*args, f"run_dir={run_dir}", *TINY, "total_steps=150", "eval.video_episodes=0"]) == 0
+    card = json.loads((run_dir / "card.json").read_text())
+    assert card["task"]["action_history"] == 3 and card["randomization"]["delay"] == [2, 2]
+    checkpoint = f"checkpoint={run_dir / 'last.zip'}"
+    assert main(["eval-skill", "reach", "episodes=2", checkpoint, "skill.task.action_history=3"]) == 0
+    capsys.readouterr()
+    assert main(["eval-skill", "reach", "episodes=2", checkpoint]) == 2
+    err = capsys.readouterr().err
+    assert "trained with its last 3 actions" in err and "task.action_history=3" in err and "Traceback" not in err
+
+
 def test_benchmark_recipes_train_on_panda_gym(tmp_path):
     """scripts/bench_training.py's two recipes (ours and the zoo's TQC) run end to end on panda-gym."""
     pytest.importorskip("panda_gym")
