@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The exact recipe behind the shipped skills (embodied/assets/skills): three seeds per skill,
-# default configs (configs/train.yaml, configs/skill/<skill>.yaml, configs/algo/sac.yaml),
+# default configs (configs/train.yaml, configs/skill/<skill>.yaml, configs/algo/sac.yaml)
+# under the default randomisation (configs/randomization: physics, noise, delay 0-3 periods),
 # two runs at a time on a 2-core CPU. Then `python scripts/ship_skills.py` copies the best
 # seed's last.zip (the seed with the best final held-out evaluation) with its model card into the package.
 # Usage: bash scripts/train_shipped.sh [skill ...]     (default: reach push pick_place)
@@ -15,7 +16,7 @@ for skill in ${skills[@]}; do
 done
 run() {
   local skill=$1 seed=$2
-  embodied train skill="$skill" seed="$seed" progress=false run_dir="runs/shipped/$skill-seed$seed" \
+  embodied train skill="$skill" seed="$seed" randomize=true progress=false run_dir="runs/shipped/$skill-seed$seed" \
     > "runs/shipped/$skill-seed$seed.log" 2>&1
   echo "done: $skill seed $seed ($(tail -2 "runs/shipped/$skill-seed$seed.log" | head -1))"
 }

@@ -161,6 +161,9 @@ class ObservationLayout:
             "ee": self.index("ee_position"),
             "width": self.index("gripper_width"),
             "obj": self.index("object_position") if self.uses_object else None,
+            "history": self.index("past_actions") if self.action_history else None,
+            "history_len": self.action_history,
+            "action_dim": self.action_dim,
         }
 
     def build(

@@ -92,3 +92,115 @@ def test_untrained_residual_policy_acts_exactly_like_the_prior_and_stays_in_boun
     assert (samples - torch.as_tensor(expected)).abs().max() <= 0.3 + 1e-6
     assert torch.isfinite(log_prob).all()
     env.close()
+
+
+# -- delay: the past actions in the observation -----------------------------------------
+HIST = ObsLayout(history=20, history_len=4, action_dim=4)
+
+
+def _obs(ee, obj, width=0.08, past=None) -> torch.Tensor:
+    """A 36-value observation: ee at 0, width at 6, object at 7, 4 past 4-d actions at 20."""
+    o = torch.zeros(1, 36)
+    o[0, 0:3] = torch.tensor(ee)
+    o[0, 6] = width
+    o[0, 7:10] = torch.tensor(obj)
+    if past is not None:
+        o[0, 20:36] = torch.tensor(past, dtype=torch.float32).reshape(-1)
+    return o
+
+
+def test_motion_is_aimed_from_where_the_in_flight_actions_take_the_hand():
+    cfg = PriorConfig(kind="reach", gain=0.5, lead=0.5)
+    layout = ObsLayout(history=20, history_len=4, action_dim=3, obj=None)
+    goal = torch.tensor([[0.10, 0.0, 0.2]])
+    still = torch.zeros(1, 32)
+    still[0, 2] = 0.2
+    moving = still.clone()
+    moving[0, 20:32] = torch.tensor([1.0, 0.0, 0.0] * 4)  # four full steps towards +x already sent
+    a_still = prior_action(still, goal, layout, cfg, 3)[0]
+    a_moving = prior_action(moving, goal, layout, cfg, 3)[0]
+    # Standing still, half the 10 cm error (5 cm = one unit action); with 0.5 x 4 x 5 cm = 10 cm
+    # in flight the hand is already going to the goal: no new motion.
+    assert a_still[0].item() == pytest.approx(1.0)
+    assert a_moving.abs().max().item() == pytest.approx(0.0, abs=1e-6)
+    # Without past actions in the layout (or lead 0) the same numbers give the clean prior.
+    plain = prior_action(moving, goal, ObsLayout(obj=None), cfg, 3)[0]
+    assert plain[0].item() == pytest.approx(1.0)
+
+
+def test_the_grasp_keeps_closing_once_started_and_takes_a_turned_cube_as_held():
+    cfg = PriorConfig(kind="pick_place", gain=0.5, lead=0.5)
+    obj, goal = [0.5, 0.0, 0.02], torch.tensor([[0.4, 0.1, 0.02]])
+    open_ = [0.0, 0.0, 0.0, 1.0]
+    closed = [0.0, 0.0, 0.0, -1.0]
+    # 1.5 cm off the cube: too far to start closing, close enough to go on closing.
+    ee = [0.515, 0.0, 0.02]
+    assert prior_action(_obs(ee, obj, past=[open_] * 4), goal, HIST, cfg, 4)[0, 3] == 1.0
+    assert prior_action(_obs(ee, obj, past=[closed, open_, open_, open_]), goal, HIST, cfg, 4)[0, 3] == -1.0
+    # Without a memory (no past actions) the same state opens again.
+    assert prior_action(_obs(ee, obj), goal, ObsLayout(), cfg, 4)[0, 3] == 1.0
+    # Closed for all four remembered periods on 5.6 cm (a cube across its diagonal): held, so it lifts.
+    on_cube = [0.5, 0.0, 0.02]
+    turned = prior_action(_obs(on_cube, obj, width=0.056, past=[closed] * 4), goal, HIST, cfg, 4)[0]
+    assert turned[3] == -1.0 and turned[2] > 0.1
+    # Closing for a single period, the same width is not yet a grasp: hold still.
+    starting = prior_action(_obs(on_cube, obj, width=0.056, past=[closed, open_, open_, open_]), goal, HIST, cfg, 4)[0]
+    assert starting[3] == -1.0 and starting[:3].abs().max() < 1e-6
+
+
+def test_the_descent_waits_until_the_hand_is_over_the_cube_now_and_where_it_is_going():
+    cfg = PriorConfig(kind="pick_place", gain=0.5, lead=0.5)
+    obj, goal = [0.5, 0.0, 0.02], torch.tensor([[0.4, 0.1, 0.02]])
+    # The hand is 5 cm short in x at travel height, with 5 cm in flight towards the cube.
+    past = [[0.5, 0.0, 0.0, 1.0]] * 4
+    a = prior_action(_obs([0.45, 0.0, 0.07], obj, past=past), goal, HIST, cfg, 4)[0]
+    assert a[2] >= -1e-6  # not lowering beside the cube
+
+
+@pytest.mark.parametrize("skill", ["push", "pick_place"])
+def test_the_shipped_prior_settings_tolerate_three_periods_of_delay_and_the_clean_prior_does_not(skill):
+    """Real physics, the default randomisation with the delay fixed at 3 periods (120 ms)."""
+    from omegaconf import OmegaConf
+
+    from embodied.learning.catalogue import prior_layout, skill_config
+    from embodied.learning.envs import make_env
+
+    base = OmegaConf.to_container(OmegaConf.load("configs/randomization/default.yaml"))
+    rand = {**base, "delay": [3, 3]}
+
+    def wins(cfg, episodes: int = 10) -> int:
+        env = make_env(cfg, randomization=rand)
+        layout, prior = ObsLayout(**prior_layout(cfg)), PriorConfig(**cfg.prior)
+        won = 0
+        for ep in range(episodes):
+            obs, _ = env.reset(seed=900 + ep)
+            done = False
+            while not done:
+                o = torch.as_tensor(obs["observation"])[None]
+                g = torch.as_tensor(obs["desired_goal"])[None]
+                a = prior_action(o, g, layout, prior, env.action_space.shape[0])[0].numpy()
+                obs, _, terminated, truncated, info = env.step(a)
+                done = terminated or truncated
+            won += bool(info["is_success"])
+        env.close()
+        return won
+
+    shipped = skill_config(skill)
+    clean = OmegaConf.merge(shipped, {"task": {"action_history": 0}, "prior": {"gain": 1.0, "lead": 0.0}})
+    assert shipped.task.max_episode_steps == clean.task.max_episode_steps  # the same time for both
+    assert wins(shipped) >= 7
+    assert wins(clean) <= 3
+
+
+def test_make_env_truncates_at_the_skills_own_episode_length():
+    from embodied.learning.envs import make_env
+
+    env = make_env({"name": "reach", "env_id": "embodied/Reach-v0", "task": {"max_episode_steps": 7}})
+    env.reset(seed=0)
+    steps, done = 0, False
+    while not done:
+        _, _, terminated, truncated, _ = env.step(np.zeros(3))
+        done = terminated or truncated
+        steps += 1
+    env.close()
+    assert steps == 7 and truncated

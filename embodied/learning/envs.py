@@ -29,6 +29,19 @@ class SeededResets(gym.Wrapper):
         return self.env.reset(seed=int(self._episode_seeds.integers(2**31 - 1)), options=options)
 
 
+def _episode_steps(env_id: str, task: dict) -> int | None:
+    """The skill's ``task.max_episode_steps`` (None for an unknown id: gym.make says why)."""
+    from sims import ENV_IDS, task_class
+    from sims.config import from_mapping
+
+    if env_id not in ENV_IDS:
+        return None
+    try:
+        return from_mapping(task_class(env_id).config_class, task).max_episode_steps
+    except ValueError:
+        return None  # the env's own construction reports the bad setting
+
+
 def make_env(
     skill: DictConfig | dict,
     render_mode: str | None = None,
@@ -50,6 +63,8 @@ def make_env(
     else:
         task = skill.get("task")
         kwargs["task_config"] = OmegaConf.to_container(task) if isinstance(task, DictConfig) else dict(task or {})
+        # The registered time limit is the schema's default; the skill's own one wins.
+        kwargs["max_episode_steps"] = _episode_steps(env_id, kwargs["task_config"])
         if camera is not None:
             kwargs["camera"] = camera
     if render_mode is not None:

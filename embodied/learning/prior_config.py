@@ -19,6 +19,13 @@ class PriorConfig(BaseModel):
     step: float = Field(0.05, gt=0.0, le=1.0, description="end-effector displacement of a unit action, m")
     """End-effector displacement of a unit action, m (the env's max_ee_step)."""
     gain: float = Field(1.0, gt=0.0, le=2.0, description="fraction of the remaining error corrected per step")
+    """Fraction of the remaining error corrected per step (1: all of it, up to a unit action)."""
+    lead: float = Field(0.0, ge=0.0, le=1.0, description="share of the past actions' motion taken as in flight")
+    """Share of the motion of the past actions in the observation counted as still in flight
+    (the hand is aimed from where it is going); 0 without past actions."""
+    regrip_tol: float = Field(0.02, gt=0.0, le=0.1, description="the grasp keeps closing within this distance, m")
+    """Once closing (the last action closed the gripper), it goes on while the hand is within
+    this distance of the cube; needs past actions in the observation."""
     half_size: float = Field(0.02, gt=0.0, le=0.2, description="half the cube's edge, m")
     clearance: float = Field(0.05, ge=0.0, le=0.5, description="travel height above the object's centre, m")
     """Height above the object's centre at which the gripper travels before descending."""
@@ -32,5 +39,8 @@ class PriorConfig(BaseModel):
     """Lateral tolerance to the push line, and xy tolerance of a top-down approach."""
     grasp_width: float = Field(0.045, gt=0.0, le=0.2, description="below this width a cube counts as held, m")
     """Gripper width below which a cube between the fingers counts as held."""
+    turned_width: float = Field(0.065, gt=0.0, le=0.2, description="a closed grip this wide holds a turned cube, m")
+    """Width up to which fingers that stayed closed for every remembered period hold a cube
+    (one turned in the grasp is up to its diagonal wide); needs past actions."""
     carry_height: float = Field(0.08, ge=0.0, le=0.5, description="held cube's centre above the table, m")
     """Height above the table top of the held cube's centre while carrying."""
