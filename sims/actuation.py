@@ -12,14 +12,19 @@ the command stands for everything else.
 passes every action through it; :class:`sims.randomization.RandomizedEnv` draws its
 parameters per episode. With the defaults (no delay, no jitter, no lag, no noise) it
 returns each action unchanged, so an env without randomisation is exactly the plain one.
+:class:`ActuatedArm` puts the same channel in front of a world's arm, for whole tasks.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+
+from robots.robot import Robot, RobotAction, RobotObservation, RobotWrapper
 
 
 @dataclass(frozen=True)
@@ -107,3 +112,78 @@ class Actuation:
         out = self._last.copy()
         out[:3] = self._motion
         return out
+
+
+class ActuatedArm(RobotWrapper):
+    """A simulated arm seen as a controller sees a real one: its end-effector commands go
+    through an :class:`Actuation` channel, and what it reports is noisy and some periods old.
+
+    The controller's executors send the same end-effector steps as the skill envs, so this
+    is the env's randomisation (:class:`sims.randomization.RandomizedEnv`) moved to where a
+    whole task runs: ``embodied run|eval randomize=true``. Joint-position commands (the
+    controller's own scripted moves) reach the arm directly.
+
+    Args:
+        arm: the simulated arm (:class:`robots.sim_arm.SimulatedArm`).
+    """
+
+    def __init__(self, arm: Robot) -> None:
+        super().__init__(arm)
+        self._step = arm.description.max_ee_step
+        self._max_width = arm.description.gripper.max_width
+        self.channel = Actuation(np.zeros(4), arm.description.control_period)
+        self._noise = 0.0
+        self._rng = np.random.default_rng(0)
+        self._seen: deque[RobotObservation] = deque(maxlen=1)
+        self._width = self._max_width
+
+    def __getattr__(self, name: str) -> Any:
+        # Simulation-only verbs and attributes (arm_joints, name, ...) of the wrapped arm.
+        return getattr(self.robot, name)
+
+    def restart(
+        self, draw: ActuationDraw, observation_delay: int, observation_noise: float, rng: np.random.Generator
+    ) -> None:
+        """Start a run: nothing in flight, the arm holding still; the channel from ``draw``,
+        observations ``observation_delay`` periods old with Gaussian ``observation_noise`` (m, m/s)."""
+        self._noise, self._rng = float(observation_noise), rng
+        now = self.robot.get_observation()
+        self._width = now.gripper_width
+        self.channel.reset(self._action(np.zeros(3), self._width), draw, np.random.default_rng(rng.integers(2**63)))
+        self._seen = deque([self._noisy(now)] * (observation_delay + 1), maxlen=observation_delay + 1)
+
+    def reset(self, *args: Any, **kwargs: Any) -> None:
+        """Teleport the simulated arm (:meth:`robots.sim_arm.SimulatedArm.reset`); the channel
+        and the observation delay start again with their draw."""
+        self.robot.reset(*args, **kwargs)
+        self.restart(self.channel.draw, len(self._seen) - 1, self._noise, self._rng)
+
+    def get_observation(self) -> RobotObservation:
+        return self._seen[0]
+
+    def send_action(self, action: RobotAction) -> RobotAction:
+        if action.ee_delta is None:
+            done = self.robot.send_action(action)
+        else:
+            if action.gripper_width is not None:
+                self._width = float(action.gripper_width)
+            executed = self.channel.send(self._action(np.asarray(action.ee_delta, float) / self._step, self._width))
+            width = (executed[3] + 1.0) / 2.0 * self._max_width
+            done = self.robot.send_action(RobotAction(ee_delta=executed[:3] * self._step, gripper_width=width))
+        self._seen.append(self._noisy(self.robot.get_observation()))
+        return done
+
+    def _action(self, motion: np.ndarray, width: float) -> np.ndarray:
+        """The env's action units: motion / max_ee_step, then the width mapped to [-1, 1]."""
+        return np.concatenate([motion, [2.0 * min(max(width / self._max_width, 0.0), 1.0) - 1.0]])
+
+    def _noisy(self, obs: RobotObservation) -> RobotObservation:
+        if self._noise == 0:
+            return obs
+        n = self._rng.normal(0.0, self._noise, 7)
+        return replace(
+            obs,
+            ee_position=obs.ee_position + n[:3],
+            ee_velocity=obs.ee_velocity + n[3:6],
+            gripper_width=float(obs.gripper_width + n[6]),
+        )

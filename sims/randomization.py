@@ -104,6 +104,52 @@ class EpisodeDraw:
     observation_delay: int
 
 
+def draw_episode(config: RandomizationConfig, world: Any, rng: np.random.Generator) -> EpisodeDraw:
+    """Draw one episode from ``config`` with ``rng``: set the physics of ``world`` (a
+    :class:`sims.world.TabletopWorld`; cubes, table, arm joints, actuator gain) and return
+    the whole draw, the actuation channel's and observation delay's included (for the caller
+    to apply: :class:`RandomizedEnv` to the env, :class:`sims.actuation.ActuatedArm` to a world)."""
+
+    def uniform(bounds: tuple[float, float]) -> float:
+        return float(rng.uniform(bounds[0], bounds[1]))
+
+    client, scene = world.client, world.scene
+    friction = uniform(config.friction_scale)
+    damping = uniform(config.object_damping)
+    masses = {}
+    for name in scene.object_names:
+        masses[name] = uniform(config.mass_scale)
+        client.set_dynamics(
+            name,
+            -1,
+            mass=scene.config.cube_mass * masses[name],
+            lateral_friction=scene.config.cube_friction * friction,
+            linear_damping=damping,
+            angular_damping=damping,
+        )
+    client.set_dynamics(scene.table_name, -1, lateral_friction=scene.table_friction * friction)
+    joint_damping = uniform(config.joint_damping)
+    for joint in world.robot.arm_joints:
+        client.set_dynamics(world.robot_body, joint, joint_damping=joint_damping)
+    gain = uniform(config.actuator_gain_scale)
+    client.gain_scale = gain
+    delay = int(rng.integers(config.delay[0], config.delay[1] + 1))
+    lag = uniform(config.lag)
+    observation_delay = int(rng.integers(config.observation_delay[0], config.observation_delay[1] + 1))
+    return EpisodeDraw(
+        friction,
+        masses,
+        damping,
+        joint_damping,
+        gain,
+        delay,
+        config.jitter,
+        lag,
+        config.action_noise,
+        observation_delay,
+    )
+
+
 class RandomizedEnv(gym.Wrapper):
     """Domain randomisation, noise and latency around a :class:`sims.env.RobotTaskEnv`.
 
@@ -129,7 +175,7 @@ class RandomizedEnv(gym.Wrapper):
         # A child generator of the env's seeded one: the cube placement is unchanged by
         # randomisation, and the same seed gives the same physics and noise.
         self._rng = np.random.default_rng(self._base.np_random.integers(2**63))
-        self.draw = self._apply_physics()
+        self.draw = draw_episode(self.config, self._base.world, self._rng)
         d = self.draw
         # The env's reset already started the channel; restart it with this episode's draw.
         channel = np.random.default_rng(self._rng.integers(2**63))
@@ -154,38 +200,6 @@ class RandomizedEnv(gym.Wrapper):
         return seen, reward, terminated, truncated, info
 
     # -- internals ---------------------------------------------------------------------
-    def _uniform(self, bounds: tuple[float, float]) -> float:
-        return float(self._rng.uniform(bounds[0], bounds[1]))
-
-    def _apply_physics(self) -> EpisodeDraw:
-        cfg, world = self.config, self._base.world
-        client, scene = world.client, world.scene
-        friction = self._uniform(cfg.friction_scale)
-        damping = self._uniform(cfg.object_damping)
-        masses = {}
-        for name in scene.object_names:
-            masses[name] = self._uniform(cfg.mass_scale)
-            client.set_dynamics(
-                name,
-                -1,
-                mass=scene.config.cube_mass * masses[name],
-                lateral_friction=scene.config.cube_friction * friction,
-                linear_damping=damping,
-                angular_damping=damping,
-            )
-        client.set_dynamics(scene.table_name, -1, lateral_friction=scene.table_friction * friction)
-        joint_damping = self._uniform(cfg.joint_damping)
-        for joint in world.robot.arm_joints:
-            client.set_dynamics(world.robot.name, joint, joint_damping=joint_damping)
-        gain = self._uniform(cfg.actuator_gain_scale)
-        client.gain_scale = gain
-        delay = int(self._rng.integers(cfg.delay[0], cfg.delay[1] + 1))
-        lag = self._uniform(cfg.lag)
-        observation_delay = int(self._rng.integers(cfg.observation_delay[0], cfg.observation_delay[1] + 1))
-        return EpisodeDraw(
-            friction, masses, damping, joint_damping, gain, delay, cfg.jitter, lag, cfg.action_noise, observation_delay
-        )
-
     def _noisy(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         std = self.config.observation_noise
         if std == 0:

@@ -170,3 +170,56 @@ def test_a_policy_without_past_actions_is_refused_by_name(monkeypatch):
     )
     with pytest.raises(SkillUnavailable, match=r"no past actions.*task.action_history=4"):
         SkillExecutor("push", "learned")
+
+
+def test_a_worlds_arm_behind_the_channel_moves_whole_periods_late_and_reports_late():
+    from robots.robot import RobotAction
+    from sims.actuation import ActuatedArm
+    from sims.world import TabletopWorld
+
+    world = TabletopWorld()
+    try:
+        world.reset(np.random.default_rng(0), pose="ready")
+        arm = ActuatedArm(world.robot)
+        world.robot = arm
+        arm.restart(ActuationDraw(delay=2), observation_delay=1, observation_noise=0.0, rng=np.random.default_rng(1))
+        truth = lambda: arm.robot.get_observation().ee_position.copy()  # noqa: E731
+        start = truth()
+        step = world.description.max_ee_step
+        moved, seen = [], []
+        for i in range(5):
+            arm.send_action(RobotAction(ee_delta=np.array([step if i == 0 else 0.0, 0.0, 0.0])))
+            moved.append(truth()[0] - start[0])
+            seen.append(arm.get_observation().ee_position[0] - start[0])
+        # Sent in period 0, executed in period 2 (not before), seen one period after that.
+        assert max(abs(m) for m in moved[:2]) < 2e-3 and moved[2] > 0.01
+        assert seen[2] < 0.01 < seen[3]
+        # Joint commands (the controller's own moves) are not delayed.
+        q = arm.robot.get_observation().joint_positions.copy()
+        q[0] += 0.05
+        arm.send_action(RobotAction(joint_positions=q))
+        assert abs(arm.robot.get_observation().joint_positions[0] - q[0]) < abs(0.05) * 0.9
+    finally:
+        world.close()
+
+
+def test_eval_randomised_draws_per_instruction_and_reports_the_delays(tmp_path):
+    import json
+
+    from embodied.common.config_loader import load_config
+    from embodied.jobs.eval import evaluate
+
+    suite = tmp_path / "suite.jsonl"
+    entry = {
+        "instruction": "push the green cube to the left",
+        "family": "push",
+        "goal": [{"object": "green_cube", "region": "left"}],
+    }
+    suite.write_text(json.dumps(entry) + "\n" + json.dumps({**entry, "family": "push2"}) + "\n")
+    cfg = load_config("eval", [f"suite={suite}", "seeds=[0,1,2]", "chains=0", "skills=scripted", "randomize=true"])
+    results = evaluate(cfg)
+    assert results["randomized"] and results["runs"] == 6
+    assert sum(v["runs"] for v in results["by_delay"].values()) == 6
+    assert len(results["by_delay"]) >= 2  # draws differ between instructions and seeds
+    again = evaluate(cfg)  # same seeds, same draws, same outcomes
+    assert again["by_delay"] == results["by_delay"]

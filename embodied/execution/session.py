@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,15 @@ class Session:
         self.library = library or library_from_config(cfg.skills)
         self.world = build_world(cfg)
         self.seed = int(cfg.seed)
+        self.randomization = self._randomization(cfg)
+        self.draw = None
+        """This scene's randomisation draw (``randomize=true``), or None."""
+        self._draw_key: int | None = None
+        if self.randomization is not None:
+            from sims.actuation import ActuatedArm
+
+            self.world.robot = ActuatedArm(self.world.robot)
+            self._randomize()
         self._frames: list[np.ndarray] = []
         self._video_camera = None
         if cfg.video:
@@ -81,12 +90,45 @@ class Session:
         if self._video_camera is not None and self._tick % self._frame_every == 0:
             self._frames.append(caption(self._video_camera.render(segmentation=False).rgb, text))
 
-    def reset(self, seed: int) -> None:
-        """New cube placement (interactive ``reset``)."""
+    def reset(self, seed: int, draw: int | None = None) -> None:
+        """New cube placement (interactive ``reset``), and new physics with ``randomize=true``
+        (from ``seed`` and, when given, ``draw``: an evaluation draws per instruction)."""
         self.seed = seed
+        self._draw_key = draw
         self.world.reset(np.random.default_rng(seed))
         self.world.settle()
         self.controller.forget()
+        if self.randomization is not None:
+            self._randomize()
+
+    @staticmethod
+    def _randomization(cfg: DictConfig):  # noqa: ANN205 (sims.randomization is imported only when used)
+        if not cfg.get("randomize"):
+            return None
+        from sims.config import from_mapping
+        from sims.randomization import RandomizationConfig
+
+        try:
+            return from_mapping(RandomizationConfig, section(cfg, "randomization"))
+        except ValueError as exc:
+            raise ConfigError(f"randomization: {exc}") from None
+
+    def _randomize(self) -> None:
+        """Draw this scene's physics, actuation channel and observation delay from its seed
+        (the cubes' placement is not touched: same seed, same scene, clean or randomised)."""
+        from sims.actuation import ActuationDraw
+        from sims.randomization import draw_episode
+
+        key = [self.seed, 0x5EED] if self._draw_key is None else [self.seed, 0x5EED, self._draw_key]
+        rng = np.random.default_rng(key)
+        d = draw_episode(self.randomization, self.world, rng)
+        self.world.robot.restart(
+            ActuationDraw(d.delay, d.jitter, d.lag, d.action_noise),
+            d.observation_delay,
+            self.randomization.observation_noise,
+            rng,
+        )
+        self.draw = d
 
     def close(self) -> None:
         self.world.close()
@@ -144,6 +186,7 @@ class Session:
                 for o in (execution.final_scene.objects if execution and execution.final_scene else scene.objects)
             ],
             **self.world.scene.describe(),
+            "randomization": asdict(self.draw) if self.draw is not None else None,
             "video": None,
         }
         path = None

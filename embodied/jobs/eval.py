@@ -133,13 +133,13 @@ def evaluate(
     library = library_from_config(cfg.skills)
     sessions: dict[tuple, Session] = {}
 
-    def session_for(hide: list[str], seed: int) -> Session:
+    def session_for(hide: list[str], seed: int, draw: int) -> Session:
         key = tuple(sorted(hide))
         if key not in sessions:
             sub = OmegaConf.merge(cfg, {"hide": list(key), "seed": seed, "video": False})
             sessions[key] = Session(sub, planner=planner, library=library)
         s = sessions[key]
-        s.reset(seed)
+        s.reset(seed, draw)
         return s
 
     def record(kind: str, item: dict) -> None:
@@ -158,7 +158,7 @@ def evaluate(
                     rows.append(done_rows[(seed, index)])
                     done += 1
                     continue
-                session = session_for(entry.get("hide", []), seed)
+                session = session_for(entry.get("hide", []), seed, index)
                 goals = [predicate(p) for p in entry["goal"]]
                 start = time.perf_counter()
                 outcome = session.run(entry["instruction"], None)
@@ -177,6 +177,7 @@ def evaluate(
                         "claimed": bool(outcome.report["success"]),
                         "seconds": round(seconds, 3),
                         "reason": outcome.report["reason"],
+                        "delay": session.draw.delay if session.draw is not None else None,
                     }
                 )
                 record("row", rows[-1])
@@ -189,7 +190,7 @@ def evaluate(
                     chains.append(done_chains[(seed, c)])
                     done += 1
                     continue
-                session = session_for([], seed)
+                session = session_for([], seed, 100_000 + c)
                 rng = np.random.default_rng([10_000 + seed, c])
                 session.reset(seed * 1000 + c)
                 completed, steps = 0, []
@@ -210,6 +211,13 @@ def evaluate(
         for s in sessions.values():
             s.close()
     return summarise(rows, chains, cfg)
+
+
+def _group(rows: list[dict], key: str) -> dict:
+    groups: dict = defaultdict(list)
+    for r in rows:
+        groups[r.get(key)].append(r)
+    return groups
 
 
 def _canon(preds: list[dict]) -> list[str]:
@@ -245,6 +253,7 @@ def summarise(rows: list[dict], chains: list[dict], cfg: DictConfig) -> dict:
         "suite": str(cfg.suite),
         "skills": str(cfg.skills.source),
         "planner": str(cfg.planner.name),
+        "randomized": bool(cfg.get("randomize")),
         "seeds": list(cfg.seeds),
         "instructions": len({r["instruction"] for r in rows}),
         "runs": len(rows),
@@ -255,6 +264,11 @@ def summarise(rows: list[dict], chains: list[dict], cfg: DictConfig) -> dict:
         "claims_agree_with_truth": rate([{**r, "agree": r["claimed"] == r["success"]} for r in rows], "agree"),
         "mean_seconds_per_instruction": round(float(np.mean([r["seconds"] for r in rows])), 3) if rows else None,
         "by_family": {k: {"success": rate(v, "success"), "runs": len(v)} for k, v in sorted(families.items())},
+        "by_delay": {
+            str(d): {"success": rate(v, "success"), "runs": len(v)}
+            for d, v in sorted(_group(rows, "delay").items())
+            if d is not None
+        },
         "chains": len(chains),
         "chain_length": int(cfg.chain_length),
         "average_chain_length": round(float(np.mean(lengths)), 3) if lengths else None,
@@ -298,7 +312,19 @@ def plot(results: dict, path: Path) -> Path:
 
 
 CONFIG = "eval"
-OPTIONS = ("suite", "seeds", "limit", "chains", "chain_length", "planner", "skills", "tracking", "resume", "run_dir")
+OPTIONS = (
+    "suite",
+    "seeds",
+    "limit",
+    "chains",
+    "chain_length",
+    "planner",
+    "skills",
+    "tracking",
+    "randomize",
+    "resume",
+    "run_dir",
+)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -321,7 +347,7 @@ def main(args: argparse.Namespace) -> int:
         if not (run_dir / JOURNAL).is_file() or not saved.is_file():
             raise ConfigError(f"resume={cfg.resume}: not an `embodied eval` run folder (no {JOURNAL} / config.yaml)")
         old = OmegaConf.load(saved)
-        for key in ("suite", "seeds", "limit", "chains", "chain_length", "planner.name", "skills.source"):
+        for key in ("suite", "seeds", "limit", "chains", "chain_length", "planner.name", "skills.source", "randomize"):
             if OmegaConf.select(old, key) != OmegaConf.select(cfg, key):
                 raise ConfigError(
                     f"resume={cfg.resume}: that evaluation ran {key}={OmegaConf.select(old, key)}, "
@@ -340,7 +366,10 @@ def main(args: argparse.Namespace) -> int:
             raise
     (run_dir / "eval.json").write_text(json.dumps(results, indent=2))
     plot(results, run_dir / "success_by_family.png")
-    table = Table(title=f"{results['suite']} suite: {results['skills']} skills, {results['planner']} planner")
+    table = Table(
+        title=f"{results['suite']} suite: {results['skills']} skills, {results['planner']} planner"
+        + (", randomised" if results["randomized"] else "")
+    )
     table.add_column("family")
     table.add_column("execution success", justify="right")
     table.add_column("runs", justify="right")

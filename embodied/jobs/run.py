@@ -14,7 +14,7 @@ from pathlib import Path
 
 CONFIG = "run"
 POSITIONAL = ("INSTRUCTION", "what to do, in quotes (none: an interactive prompt)")
-OPTIONS = ("seed", "planner", "skills", "robot", "video", "video_every", "hide", "run_dir")
+OPTIONS = ("seed", "planner", "skills", "robot", "randomize", "video", "video_every", "hide", "run_dir")
 
 
 def main(args: argparse.Namespace) -> int:

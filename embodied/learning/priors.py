@@ -140,7 +140,9 @@ def push_prior(obs: torch.Tensor, goal: torch.Tensor, layout: ObsLayout, cfg: Pr
     in_the_way = _segment_distance(obj[:, :2], hand[:, :2], behind) < cfg.half_size + cfg.finger_depth
     low = ee[:, 2] < obj[:, 2] + cfg.half_size + cfg.finger_depth
     rise = torch.cat([ee[:, :2], high_z], -1)
-    reposition = _select(in_the_way & low, rise, start)
+    # Over the cube, travel twice as high: the descent's overshoot under delay stays above it.
+    over = torch.cat([behind, obj[:, 2:3] + 2 * cfg.clearance], -1)
+    reposition = _select(in_the_way, _select(low, rise, over), start)
     target = _select(pushing, push_target, reposition)
     done = dist[:, 0] < 0.01
     target = _select(done, hand, target)
