@@ -13,7 +13,8 @@ Conditions (each on episodes seeded ``--seed`` + i, the same for every source):
 Sources: ``prior`` (the skill's scripted motion prior alone, with the skill config's prior
 settings) and ``policy`` (the shipped policy, or ``--checkpoint SKILL=PATH``). Every number
 comes with its Wilson 95 % interval; ``policy - prior`` is paired per episode. Writes
-runs/bench/latency.json and prints a Markdown table.
+runs/bench/latency.json and prints a Markdown table. ``--cards`` also writes each skill's
+table into its shipped model card (embodied/assets/skills/SKILL.md and .json).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", action="append", default=[], help="SKILL=PATH instead of the shipped policy")
     parser.add_argument("--set", action="append", default=[], help="skill config override, e.g. task.action_history=4")
     parser.add_argument("--out", default="runs/bench/latency.json")
+    parser.add_argument("--cards", action="store_true", help="write the tables into the shipped model cards")
     args = parser.parse_args()
 
     import torch
@@ -165,6 +167,52 @@ def main() -> None:
                 cells.append(f"{100 * d['mean']:+.1f} pp [{100 * d['ci95'][0]:+.1f}, {100 * d['ci95'][1]:+.1f}]")
             print(f"| {skill} | {name} | " + " | ".join(cells) + " |")
     print(f"\n{args.episodes} episodes per cell, {results['wall_clock_s']} s; wrote {out}")
+    if args.cards:
+        for skill, table in results["skills"].items():
+            write_card_section(skill, table, args)
+
+
+CARD_HEADING = "## Under actuation delay"
+
+
+def write_card_section(skill: str, table: dict, args: argparse.Namespace) -> None:
+    """Put the skill's rows into its shipped model card (replacing an earlier section)."""
+    from embodied.learning.catalogue import SKILLS_DIR
+
+    md, js = SKILLS_DIR / f"{skill}.md", SKILLS_DIR / f"{skill}.json"
+    if not md.exists() or not js.exists():
+        print(f"{skill}: no shipped model card to write into")
+        return
+    sources = [s for s in ("prior", "policy") if all(s in row for row in table.values())]
+    lines = [
+        CARD_HEADING,
+        "",
+        f"`python scripts/bench_latency.py --skills {skill} --episodes {args.episodes} --seed {args.seed}`: "
+        f"the same {args.episodes} episodes per row (seeds {args.seed}..{args.seed + args.episodes - 1}), "
+        "Wilson 95 % intervals; `randomised` is the default randomisation (configs/randomization), "
+        "`delay d` the same with the actuation delay fixed at d periods of 40 ms.",
+        "",
+        "| condition | " + " | ".join(sources) + " |",
+        "| --- | " + " | ".join("---:" for _ in sources) + " |",
+    ]
+    for name, row in table.items():
+        cells = [
+            f"{100 * row[s]['success']:.1f} % [{100 * row[s]['ci95'][0]:.1f}, {100 * row[s]['ci95'][1]:.1f}]"
+            for s in sources
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    text = md.read_text()
+    if CARD_HEADING in text:
+        text = text[: text.index(CARD_HEADING)].rstrip() + "\n"
+    md.write_text(text + "\n" + "\n".join(lines) + "\n")
+    card = json.loads(js.read_text())
+    card["under_delay"] = {
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "success": {name: {s: row[s]["success"] for s in sources} for name, row in table.items()},
+    }
+    js.write_text(json.dumps(card, indent=2))
+    print(f"{skill}: wrote the table into {md}")
 
 
 if __name__ == "__main__":
