@@ -161,14 +161,14 @@ def test_executor_and_env_build_the_same_history(skill, monkeypatch):
     env.close()
 
 
-def test_a_policy_without_past_actions_is_refused_by_name(monkeypatch):
-    """The shipped push was trained without past actions; asking for 4 says so in one line."""
+def test_a_policy_with_past_actions_is_refused_without_them_by_name(monkeypatch):
+    """The shipped push was trained with its last 4 actions; asking for none says so in one line."""
     real = sims.observation_layout
     monkeypatch.setattr(
         "embodied.execution.skill_executors.observation_layout",
-        lambda env_id, t: real(env_id, {**dict(t), "action_history": 4}),
+        lambda env_id, t: real(env_id, {**dict(t), "action_history": 0}),
     )
-    with pytest.raises(SkillUnavailable, match=r"no past actions.*task.action_history=4"):
+    with pytest.raises(SkillUnavailable, match=r"its last 4 actions.*set task.action_history=4"):
         SkillExecutor("push", "learned")
 
 
