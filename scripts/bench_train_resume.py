@@ -29,6 +29,7 @@ TINY = [
     "skill=push",
     "seed=5",
     "n_envs=2",
+    "skill.task.max_episode_steps=50",
     "algo.kwargs.learning_starts=100",
     "algo.kwargs.batch_size=32",
     "algo.kwargs.actor_delay=150",

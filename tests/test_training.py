@@ -16,6 +16,7 @@ from embodied.learning.checkpoints import load_policy
 TINY = [
     "total_steps=300",
     "n_envs=2",
+    "skill.task.max_episode_steps=50",  # HER's first sample needs a finished episode per env
     "algo.kwargs.learning_starts=100",
     "algo.kwargs.batch_size=32",
     "algo.kwargs.actor_delay=150",
@@ -153,6 +154,7 @@ def test_wandb_logger_works_offline(tmp_path, monkeypatch):
         (["train", "total_steps=-5"], "total_steps must be a positive integer"),
         (["train", "n_envs=0"], "n_envs must be a positive integer"),
         (["train", "device=tpu"], "device must be"),
+        (["train", "skill=push", "algo.kwargs.learning_starts=50"], "learning_starts=50 must be at least"),
         (["train", "resume=/nonexistent/run"], "no checkpoint"),
         (["eval-skill", "juggle"], "unknown skill 'juggle'"),
         (["eval-skill"], "name a skill"),

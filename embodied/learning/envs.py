@@ -29,7 +29,7 @@ class SeededResets(gym.Wrapper):
         return self.env.reset(seed=int(self._episode_seeds.integers(2**31 - 1)), options=options)
 
 
-def _episode_steps(env_id: str, task: dict) -> int | None:
+def episode_steps(env_id: str, task: dict) -> int | None:
     """The skill's ``task.max_episode_steps`` (None for an unknown id: gym.make says why)."""
     from sims import ENV_IDS, task_class
     from sims.config import from_mapping
@@ -64,7 +64,7 @@ def make_env(
         task = skill.get("task")
         kwargs["task_config"] = OmegaConf.to_container(task) if isinstance(task, DictConfig) else dict(task or {})
         # The registered time limit is the schema's default; the skill's own one wins.
-        kwargs["max_episode_steps"] = _episode_steps(env_id, kwargs["task_config"])
+        kwargs["max_episode_steps"] = episode_steps(env_id, kwargs["task_config"])
         if camera is not None:
             kwargs["camera"] = camera
     if render_mode is not None:

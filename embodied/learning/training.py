@@ -37,7 +37,7 @@ from embodied.learning.callbacks import (
 )
 from embodied.learning.catalogue import algorithms, prior_layout, skill_config
 from embodied.learning.checkpoints import BUFFER, LAST
-from embodied.learning.envs import make_env
+from embodied.learning.envs import episode_steps, make_env
 from embodied.learning.evaluation import record_video
 from embodied.learning.model_card import write_card
 from embodied.learning.policies import OBS_KEYS, POLICIES
@@ -80,6 +80,16 @@ def validate(cfg: DictConfig) -> int:
         PriorConfig(**section(cfg, "skill.prior"))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"skill.prior: {exc}") from exc
+    # HER samples whole episodes: the first gradient step needs one finished episode in every env.
+    task = OmegaConf.select(cfg, "skill.task")
+    steps = episode_steps(str(cfg.skill.env_id), OmegaConf.to_container(task, resolve=True) if task else {})
+    starts = OmegaConf.select(cfg, "algo.kwargs.learning_starts")
+    if cfg.algo.get("her") is not None and steps is not None and starts is not None:
+        if int(starts) < int(cfg.n_envs) * steps:
+            raise ConfigError(
+                f"algo.kwargs.learning_starts={starts} must be at least n_envs x skill.task.max_episode_steps"
+                f" = {int(cfg.n_envs)} x {steps} = {int(cfg.n_envs) * steps}: HER learns from finished episodes"
+            )
     return int(total)
 
 
