@@ -18,6 +18,13 @@ Success is the suite's goal checked on the true final cube positions: the simula
 ``sim``/``camera``, the stand-in cell's (it writes them to its statistics at exit) for ``dds``.
 The controller's own claim (from its camera) is recorded next to it. Prints the rates and
 writes runs/bench/deploy-<robot>.json.
+
+Under actuation delay (issue: skills that survive real latency), ``--delay-periods D`` runs
+``sim``/``camera`` under the default randomisation with the delay fixed at D control periods
+(``randomize=true randomization.delay=[D,D]``) and has the stand-in arm hold every
+trajectory back D periods (``actuation_delay``), so the rows compare the same delay:
+
+    python scripts/bench_deploy.py --instructions 20 --seeds 0 --modes sim dds --delay-periods 3
 """
 
 from __future__ import annotations
@@ -113,6 +120,13 @@ def main() -> None:
     parser.add_argument("--robot", default="panda", choices=["panda", "ur5e", "xarm6"])
     parser.add_argument("--domain", type=int, default=170)
     parser.add_argument("--actuation-delay", type=float, default=0.0, help="the stand-in's actuation delay, s")
+    parser.add_argument(
+        "--delay-periods",
+        type=int,
+        default=None,
+        help="the same actuation delay on both sides, in control periods: randomised simulation with "
+        "randomization.delay=[D,D] and the stand-in arm's actuation_delay (overrides --actuation-delay)",
+    )
     parser.add_argument("--skills", default="learned", choices=["learned", "scripted"])
     parser.add_argument("--cell", nargs="*", default=[], help="more fake-arm overrides, e.g. rate=100")
     parser.add_argument("--skip", type=int, default=0, help="start at this case of the selection (resume)")
@@ -133,6 +147,14 @@ def main() -> None:
     step = max(1, len(suite) // args.instructions)
     cases = suite[::step][: args.instructions][args.skip :]
     base = load_config("run", [f"skills={args.skills}", "video=false", f"robot={args.robot}"])
+    simulated = []  # overrides of the sim and camera modes
+    if args.delay_periods is not None:
+        if not 0 <= args.delay_periods <= 3:
+            parser.error(f"--delay-periods {args.delay_periods}: allowed 0..3 (the randomisation's range)")
+        from robots.description import load_description
+
+        args.actuation_delay = args.delay_periods * load_description(args.robot).control_period
+        simulated = ["randomize=true", f"randomization.delay=[{args.delay_periods},{args.delay_periods}]"]
     planner = make_planner(base.planner)
     library = library_from_config(base.skills)
     reference = Session(base, planner=planner, library=library)
@@ -152,7 +174,7 @@ def main() -> None:
                 for mode in args.modes:
                     t0 = time.perf_counter()
                     if mode in tracking:
-                        cfg = load_config("run", [*common, f"perception.tracking={tracking[mode]}"])
+                        cfg = load_config("run", [*common, *simulated, f"perception.tracking={tracking[mode]}"])
                         session = Session(cfg, planner=planner, library=library)
                         report = session.run(case["instruction"], None).report
                         ok = truth_holds(session, goals)
@@ -199,6 +221,7 @@ def main() -> None:
     result = {
         "robot": args.robot,
         "actuation_delay_s": args.actuation_delay,
+        "delay_periods": args.delay_periods,
         "cell_overrides": args.cell,
         "runs": n,
         "instructions": len(cases),

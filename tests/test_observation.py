@@ -18,14 +18,18 @@ def test_executor_sees_exactly_what_the_training_env_sees(skill):
     cfg = skill_config(skill)
     env = gym.make(cfg.env_id, task_config=dict(cfg.task))
     try:
+        executor = SkillExecutor(skill, "scripted")
         for seed in (0, 7):
             obs, _ = env.reset(seed=seed)
-            for _ in range(3):  # also while things move
-                obs, *_ = env.step(env.action_space.sample())
             inner = env.unwrapped
-            executor = SkillExecutor(skill, "scripted")
-            built = executor.observation(inner.world, SimTracker(inner.world, inner.task.object))
+            history = executor.history(inner.world)  # started as the env starts its episode
+            for _ in range(5):  # also while things move, the actions sent in the history
+                action = env.action_space.sample()
+                obs, *_ = env.step(action)
+                history.push(np.clip(action, -1.0, 1.0))
+            built = executor.observation(inner.world, SimTracker(inner.world, inner.task.object), history)
             np.testing.assert_array_equal(built, obs["observation"])
+            assert np.abs(built[executor.layout.index("past_actions") :]).sum() > 0  # the history is in it
     finally:
         env.close()
 

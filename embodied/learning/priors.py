@@ -49,7 +49,7 @@ def _past(obs: torch.Tensor, layout: ObsLayout) -> torch.Tensor | None:
     if layout.history is None or layout.history_len == 0:
         return None
     flat = obs[:, layout.history : layout.history + layout.history_len * layout.action_dim]
-    return flat.reshape(obs.shape[0], layout.history_len, layout.action_dim)
+    return flat.reshape(-1, layout.history_len, layout.action_dim)
 
 
 def _in_flight(obs: torch.Tensor, layout: ObsLayout, cfg: PriorConfig) -> torch.Tensor:
