@@ -20,7 +20,9 @@ STEP = 0.05  # m per unit action
 PERIOD = 0.04  # s
 
 
-def settle(gain: float, lead: float, history: int, delay: int, seen_late: int, lag: float, steps: int) -> tuple[int, float]:
+def settle(
+    gain: float, lead: float, history: int, delay: int, seen_late: int, lag: float, steps: int
+) -> tuple[int, float]:
     """(periods until within 5 mm for good, overshoot in m) of a 0.2 m move."""
     goal = 0.2
     alpha = 1.0 if lag <= 0 else 1.0 - math.exp(-PERIOD / lag)
@@ -52,14 +54,16 @@ def main() -> None:
         parser.error("give as many --gain as --lead values")
     print("| gain | lead | delay | observation delay | lag | periods to within 5 mm | overshoot |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for gain, lead in zip(args.gain, args.lead):
+    for gain, lead in zip(args.gain, args.lead, strict=True):
         history = args.history if lead else 0
         for delay in range(4):
             for late in (0, 1):
                 for lag in (0.0, 0.06):
                     t, over = settle(gain, lead, history, delay, late, lag, args.steps)
                     shown = f"{t}" if t < args.steps else f"never ({args.steps})"
-                    print(f"| {gain} | {lead} | {delay} | {late} | {lag * 1000:.0f} ms | {shown} | {over * 100:.1f} cm |")
+                    print(
+                        f"| {gain} | {lead} | {delay} | {late} | {lag * 1000:.0f} ms | {shown} | {over * 100:.1f} cm |"
+                    )
 
 
 if __name__ == "__main__":

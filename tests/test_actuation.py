@@ -223,3 +223,40 @@ def test_eval_randomised_draws_per_instruction_and_reports_the_delays(tmp_path):
     assert len(results["by_delay"]) >= 2  # draws differ between instructions and seeds
     again = evaluate(cfg)  # same seeds, same draws, same outcomes
     assert again["by_delay"] == results["by_delay"]
+
+
+@pytest.mark.parametrize("delay", [0, 3])
+def test_the_controllers_own_moves_settle_on_a_late_arm_and_full_gain_does_not(delay):
+    """move_to (the rise after a placement, going home) against the arm behind the channel,
+    observations a period late: a 10 cm rise must not come back down (onto the stack)."""
+    from embodied.execution.scripted_motions import MotionConfig, move_to
+    from robots.robot import RobotAction
+    from sims.actuation import ActuatedArm
+    from sims.world import TabletopWorld
+
+    def rise(config: MotionConfig) -> tuple[bool, float, float]:
+        """(reached, highest above the target, lowest below it after the highest), m."""
+        world = TabletopWorld()
+        try:
+            world.reset(np.random.default_rng(0), pose="ready")
+            arm = ActuatedArm(world.robot)
+            world.robot = arm
+            arm.restart(ActuationDraw(delay=delay), 1, 0.0, np.random.default_rng(1))
+            target = arm.robot.get_observation().ee_position + np.array([0.0, 0.0, 0.1])
+            z = []
+            ok = move_to(
+                arm, target, 0.08, config, on_step=lambda _: z.append(arm.robot.get_observation().ee_position[2])
+            )
+            for _ in range(20):  # what is still in flight when it returns
+                arm.send_action(RobotAction(ee_delta=np.zeros(3), gripper_width=0.08))
+                z.append(arm.robot.get_observation().ee_position[2])
+            z = np.array(z) - target[2]
+            return ok, float(z.max()), float(z[np.argmax(z) :].min())
+        finally:
+            world.close()
+
+    ok, above, below = rise(MotionConfig(max_steps=75))
+    assert ok and above < 0.02 and below > -0.01
+    if delay:
+        _, above, below = rise(MotionConfig(max_steps=75, gain=1.0, lead=0.0))
+        assert above > 0.05 and below < -0.1  # what it used to do: back down past where it started

@@ -111,3 +111,21 @@ def test_a_policy_for_another_observation_layout_is_refused(monkeypatch):
         SkillExecutor("push", "learned", runtime="onnx")
     with pytest.raises(SkillUnavailable, match="skills.runtime must be one of onnx, sb3"):
         SkillExecutor("push", "learned", runtime="tf")
+
+
+def test_a_policy_export_follows_the_code_of_its_prior(tmp_path, monkeypatch):
+    """The prior is code inside the exported graph: other prior code, another cache entry."""
+    from embodied.learning import compiled_policy as cp
+
+    monkeypatch.setenv("EMBODIED_CACHE_DIR", str(tmp_path / "cache"))
+    cp.compiled_policy("reach", None, {})
+    cp.compiled_policy("reach", None, {})  # the same code: reused
+    assert len(list((tmp_path / "cache" / "policies").glob("*.onnx"))) == 1
+    edited = tmp_path / "src"
+    edited.mkdir()
+    for name in cp.GRAPH_SOURCES:
+        text = (cp.Path(cp.__file__).with_name(name)).read_text()
+        (edited / name).write_text(text + ("\n# edited\n" if name == "priors.py" else ""))
+    monkeypatch.setattr(cp, "__file__", str(edited / "compiled_policy.py"))
+    cp.compiled_policy("reach", None, {})
+    assert len(list((tmp_path / "cache" / "policies").glob("*.onnx"))) == 2

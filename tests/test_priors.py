@@ -148,6 +148,34 @@ def test_the_grasp_keeps_closing_once_started_and_takes_a_turned_cube_as_held():
     assert starting[3] == -1.0 and starting[:3].abs().max() < 1e-6
 
 
+def test_a_held_cube_measured_a_periods_motion_away_from_the_hand_is_still_held():
+    """A tracker later than the joint states sees a carried cube trail the fingers."""
+    cfg = PriorConfig(kind="pick_place", gain=0.5, lead=0.5)
+    goal = torch.tensor([[0.5, 0.3, 0.1]])
+    carrying = [[0.0, 1.0, 0.0, -1.0]] * 4  # closed for every remembered period, moving 5 cm/period in +y
+    ee, trailing = [0.5, 0.10, 0.1], [0.5, 0.065, 0.1]  # 3.5 cm behind the hand
+    held = prior_action(_obs(ee, trailing, width=0.04, past=carrying), goal, HIST, cfg, 4)[0]
+    assert held[3] == -1.0  # keeps the grasp
+    # The same offset with the fingers closed on nothing (width 0), or after standing still: not held.
+    empty = prior_action(_obs(ee, trailing, width=0.0, past=carrying), goal, HIST, cfg, 4)[0]
+    still = [[0.0, 0.0, 0.0, -1.0]] * 4
+    resting = prior_action(_obs(ee, trailing, width=0.04, past=still), goal, HIST, cfg, 4)[0]
+    assert empty[3] == 1.0 and resting[3] == 1.0
+
+
+def test_a_push_never_chases_the_cube_faster_than_push_speed():
+    """The hand on the line behind a cube that slid 6 cm ahead: it follows at push_speed."""
+    layout = ObsLayout(history=20, history_len=4, action_dim=3)
+    cfg = PriorConfig(kind="push", gain=0.5, lead=0.5, push_speed=0.015)
+    obj, goal = [0.5, 0.0, 0.02], torch.tensor([[0.7, 0.0, 0.02]])
+    o = torch.zeros(1, 32)
+    o[0, 0:3] = torch.tensor([0.5 - 0.032 - 0.06, 0.0, 0.02])  # fingers 6 cm behind the cube's back face
+    o[0, 7:10] = torch.tensor(obj)
+    a = prior_action(o, goal, layout, cfg, 3)[0]
+    assert 0.0 < a[0].item() * cfg.step <= 0.015 + 1e-6
+    assert a[1:].abs().max().item() < 1e-6
+
+
 def test_the_descent_waits_until_the_hand_is_over_the_cube_now_and_where_it_is_going():
     cfg = PriorConfig(kind="pick_place", gain=0.5, lead=0.5)
     obj, goal = [0.5, 0.0, 0.02], torch.tensor([[0.4, 0.1, 0.02]])

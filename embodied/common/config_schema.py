@@ -100,7 +100,7 @@ class Controller(_Section):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    max_steps: StrictInt = Field(150, ge=1, le=10_000, description="control steps (25 Hz) per attempt of a skill")
+    max_steps: StrictInt = Field(300, ge=1, le=10_000, description="control steps (25 Hz) per attempt of a skill")
     max_retries: StrictInt = Field(2, ge=0, le=20, description="extra attempts of a sub-goal that did not hold")
     max_replans: StrictInt = Field(3, ge=0, le=50, description="times sub-goals that stopped holding are re-queued")
     approach_height: float = Field(0.03, ge=0.0, le=0.3, description="pick_place lowers from this far above, m")

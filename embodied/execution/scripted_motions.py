@@ -7,6 +7,7 @@ check that grasping and carrying are physically sound.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -31,6 +32,14 @@ class MotionConfig(BaseModel):
     """Control steps spent closing or opening the gripper."""
     approach_height: float = Field(0.12, ge=0.0, le=0.5, description="approach height above an object, m")
     """Height above an object's centre at which the gripper approaches it, m."""
+    gain: float = Field(0.5, gt=0.0, le=1.0, description="fraction of the remaining error commanded per step")
+    """Fraction of the remaining error commanded per step. A real arm executes a command one to
+    three periods late; correcting all of the error every step then overshoots and oscillates
+    (the same reasoning as the skills' priors, docs/sim-to-real.md)."""
+    lead: float = Field(0.5, ge=0.0, le=1.0, description="share of the recent commands counted as still in flight")
+    """Share of the last ``history`` commands counted as not yet executed: the hand is aimed
+    from where it is going, not from where it is measured."""
+    history: int = Field(4, ge=0, le=16, description="recent commands remembered for the lead")
 
 
 DEFAULT_MOTION = MotionConfig()
@@ -47,11 +56,16 @@ def move_to(
 ) -> bool:
     """Step the end effector toward ``target`` (world frame, m); True if it got there."""
     goal = np.asarray(target, dtype=np.float64)
+    step = robot.description.max_ee_step
+    sent: deque[np.ndarray] = deque(maxlen=config.history)
     for _ in range(config.max_steps):
-        error = goal - robot.get_observation().ee_position
-        if np.linalg.norm(error) < config.tolerance:
+        ee = robot.get_observation().ee_position
+        if np.linalg.norm(goal - ee) < config.tolerance:
             return True
-        robot.send_action(RobotAction(ee_delta=error, gripper_width=gripper_width))
+        going_to = ee + config.lead * np.sum(sent, axis=0) if sent else ee
+        delta = np.clip(config.gain * (goal - going_to), -step, step)  # the arm's own per-axis limit
+        sent.append(delta)
+        robot.send_action(RobotAction(ee_delta=delta, gripper_width=gripper_width))
         if on_step:
             on_step(label)
     return bool(np.linalg.norm(goal - robot.get_observation().ee_position) < config.tolerance)

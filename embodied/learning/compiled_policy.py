@@ -17,6 +17,8 @@ import numpy as np
 
 PARITY_TOLERANCE = 1e-4
 """Largest action difference (normalised units) allowed between the export and SB3's predict."""
+GRAPH_SOURCES = ("priors.py", "policies.py", "export.py")
+"""The modules (next to this one) whose code the exported graph contains: part of the cache key."""
 
 
 def apply_prior_overrides(model: Any, skill: str, overrides: dict) -> None:
@@ -96,6 +98,8 @@ def compiled_policy(skill: str, checkpoint: str | None, overrides: dict) -> Comp
         "config": OmegaConf.to_container(skill_config(skill), resolve=True),
         "checkpoint": file_fingerprint(path),
         "overrides": overrides,
+        # The prior is code inside the exported graph: a changed prior must not reuse an old export.
+        "code": {name: file_fingerprint(Path(__file__).with_name(name)) for name in GRAPH_SOURCES},
     }
     onnx = cached(
         "policies",

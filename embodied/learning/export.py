@@ -57,7 +57,9 @@ def export_policy(model: Any, path: Path, fmt: str, example: dict[str, np.ndarra
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     module = DeterministicActor(model).to("cpu").eval()
     # Two identical rows: torch.export fixes any axis whose example size is 1, the batch included.
-    args = tuple(torch.as_tensor(np.asarray(example[k], dtype=np.float32)).reshape(1, -1).repeat(2, 1) for k in OBS_KEYS)
+    args = tuple(
+        torch.as_tensor(np.asarray(example[k], dtype=np.float32)).reshape(1, -1).repeat(2, 1) for k in OBS_KEYS
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         if fmt == "torchscript":

@@ -149,8 +149,13 @@ def push_prior(obs: torch.Tensor, goal: torch.Tensor, layout: ObsLayout, cfg: Pr
     # Pushing is a velocity command (the target moves with the cube, ``push_speed`` ahead), so
     # it is aimed from the measured hand at full gain: crediting the in-flight push or a lower
     # gain would only slow it.
+    # Along the line it never goes faster than ``push_speed``: when the cube slides ahead of the
+    # fingers, or the hand is measured late, chasing it at full speed would strike it.
+    error = push_target - ee
+    along_error = (error[:, :2] * u).sum(-1, keepdim=True)
+    error_xy = error[:, :2] + (along_error.clamp(max=cfg.push_speed) - along_error) * u
     move = _to_action(target - hand, cfg)
-    push = _to_action(push_target - ee, cfg.model_copy(update={"gain": 1.0}))
+    push = _to_action(torch.cat([error_xy, error[:, 2:3]], -1), cfg.model_copy(update={"gain": 1.0}))
     return _select(pushing & ~done, push, move)
 
 
@@ -172,8 +177,12 @@ def pick_place_prior(obs: torch.Tensor, goal: torch.Tensor, layout: ObsLayout, c
         was_closing = (past[:, 0, 3] < 0) & (at_obj < cfg.regrip_tol)
         # Closed for every remembered period on something wider than a cube's face (a cube
         # turned in the fingers, up to its diagonal): that is a grasp too.
-        squeezed = (past[:, :, 3] < 0).all(-1) & (width < cfg.turned_width)
-        held = held | ((at_obj < 0.02) & squeezed)
+        squeezed = (past[:, :, 3] < 0).all(-1) & (width < cfg.turned_width) & (width > cfg.half_size)
+        # Fingers closed on something for every remembered period: the cube may be measured up
+        # to one period apart from the hand (a camera tracker is later than the joint states),
+        # so it is still held within the distance the hand has lately moved in a period.
+        skew = cfg.step * past[:, :, :3].norm(dim=-1).amax(-1)
+        held = held | ((at_obj < 0.02 + skew) & squeezed)
     else:
         was_closing = torch.zeros_like(held)
     closing = ((at_obj < 0.012) | was_closing) & ~held
