@@ -28,6 +28,7 @@ class TwinArm(Robot):
         self.remote = remote
         self.twin = twin
         self.client = client
+        self.description = twin.description  # the controller's moves read the arm's limits from it
         self.period = twin.description.control_period
 
     @property
