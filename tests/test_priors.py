@@ -176,6 +176,25 @@ def test_a_push_never_chases_the_cube_faster_than_push_speed():
     assert a[1:].abs().max().item() < 1e-6
 
 
+def test_a_push_holds_its_height_from_where_the_hand_is_going():
+    """Pushing 1.5 cm below the cube's centre with 2 cm of rise still in flight: no more rise is
+    commanded (full gain on the measured height bounced the fingers over the cube at 3 periods)."""
+    layout = ObsLayout(history=20, history_len=4, action_dim=3)
+    cfg = PriorConfig(kind="push", gain=0.5, lead=0.5)
+    obj, goal = [0.5, 0.0, 0.02], torch.tensor([[0.7, 0.0, 0.02]])
+
+    def push_z(rise_per_action: float) -> float:
+        o = torch.zeros(1, 32)
+        o[0, 0:3] = torch.tensor([0.5 - 0.032, 0.0, 0.005])  # fingers at the back face, low
+        o[0, 7:10] = torch.tensor(obj)
+        o[0, 20:32] = torch.tensor([[0.5, 0.0, rise_per_action]] * 4).reshape(-1)
+        return prior_action(o, goal, layout, cfg, 3)[0, 2].item()
+
+    assert push_z(0.0) > 0.0  # nothing in flight: it rises towards the cube's centre
+    in_flight = 0.02 / (cfg.lead * cfg.step * 4)  # per-action rise that puts 2 cm in flight
+    assert push_z(in_flight) <= 1e-6
+
+
 def test_the_descent_waits_until_the_hand_is_over_the_cube_now_and_where_it_is_going():
     cfg = PriorConfig(kind="pick_place", gain=0.5, lead=0.5)
     obj, goal = [0.5, 0.0, 0.02], torch.tensor([[0.4, 0.1, 0.02]])

@@ -151,11 +151,15 @@ def push_prior(obs: torch.Tensor, goal: torch.Tensor, layout: ObsLayout, cfg: Pr
     # gain would only slow it.
     # Along the line it never goes faster than ``push_speed``: when the cube slides ahead of the
     # fingers, or the hand is measured late, chasing it at full speed would strike it.
+    # The height is not a velocity command: it is held like any other position, from where the
+    # hand is going at the prior's gain (at full gain, three periods of delay bounce the fingers
+    # over the cube and the push starts over).
     error = push_target - ee
     along_error = (error[:, :2] * u).sum(-1, keepdim=True)
     error_xy = error[:, :2] + (along_error.clamp(max=cfg.push_speed) - along_error) * u
+    error_z = cfg.gain * (low_z - hand[:, 2:3])
     move = _to_action(target - hand, cfg)
-    push = _to_action(torch.cat([error_xy, error[:, 2:3]], -1), cfg.model_copy(update={"gain": 1.0}))
+    push = _to_action(torch.cat([error_xy, error_z], -1), cfg.model_copy(update={"gain": 1.0}))
     return _select(pushing & ~done, push, move)
 
 
