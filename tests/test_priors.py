@@ -11,23 +11,26 @@ import sims  # noqa: F401
 from embodied.learning.priors import ObsLayout, PriorConfig, prior_action
 
 
-def run_prior(env_id: str, kind: str, episodes: int, task: dict | None = None) -> float:
-    env = gym.make(env_id, task_config=task or {})
-    cfg, layout = PriorConfig(kind=kind), ObsLayout()
+def prior_wins(env: gym.Env, layout: ObsLayout, cfg: PriorConfig, episodes: int, first_seed: int) -> int:
+    """Episodes (seeded ``first_seed`` + i) the prior alone solves in ``env``; closes the env."""
     wins = 0
     for ep in range(episodes):
-        obs, _ = env.reset(seed=500 + ep)
+        obs, _ = env.reset(seed=first_seed + ep)
         done = False
         while not done:
             o = torch.as_tensor(obs["observation"])[None]
             g = torch.as_tensor(obs["desired_goal"])[None]
-            obs, _, terminated, truncated, info = env.step(
-                prior_action(o, g, layout, cfg, env.action_space.shape[0])[0]
-            )
+            a = prior_action(o, g, layout, cfg, env.action_space.shape[0])[0].numpy()
+            obs, _, terminated, truncated, info = env.step(a)
             done = terminated or truncated
         wins += bool(info["is_success"])
     env.close()
-    return wins / episodes
+    return wins
+
+
+def run_prior(env_id: str, kind: str, episodes: int, task: dict | None = None) -> float:
+    env = gym.make(env_id, task_config=task or {})
+    return prior_wins(env, ObsLayout(), PriorConfig(kind=kind), episodes, 500) / episodes
 
 
 @pytest.mark.parametrize(
@@ -217,20 +220,7 @@ def test_the_shipped_prior_settings_tolerate_three_periods_of_delay_and_the_clea
 
     def wins(cfg, episodes: int = 10) -> int:
         env = make_env(cfg, randomization=rand)
-        layout, prior = ObsLayout(**prior_layout(cfg)), PriorConfig(**cfg.prior)
-        won = 0
-        for ep in range(episodes):
-            obs, _ = env.reset(seed=900 + ep)
-            done = False
-            while not done:
-                o = torch.as_tensor(obs["observation"])[None]
-                g = torch.as_tensor(obs["desired_goal"])[None]
-                a = prior_action(o, g, layout, prior, env.action_space.shape[0])[0].numpy()
-                obs, _, terminated, truncated, info = env.step(a)
-                done = terminated or truncated
-            won += bool(info["is_success"])
-        env.close()
-        return won
+        return prior_wins(env, ObsLayout(**prior_layout(cfg)), PriorConfig(**cfg.prior), episodes, 900)
 
     shipped = skill_config(skill)
     clean = OmegaConf.merge(shipped, {"task": {"action_history": 0}, "prior": {"gain": 1.0, "lead": 0.0}})
