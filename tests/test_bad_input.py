@@ -29,6 +29,7 @@ CASES = [
     (["run", STACK, "controller.approach_height=-0.1"], "controller.approach_height must be a non-negative number"),
     (["run", STACK, "controller.retreat_height=-1"], "controller.retreat_height must be a non-negative"),
     (["run", STACK, "controller.max_steps=abc"], "controller.max_steps must be an integer"),
+    (["run", STACK, "controller.move_gain=0"], "controller.move_gain must be a positive number"),
     (["run", STACK, "video=maybe"], "video must be true or false"),
     (["run", STACK, "planner.threshold=abc"], "planner.threshold must be a finite number"),
     (["run", STACK, "sede=3"], "unknown key 'sede' in 'sede=3'; did you mean seed"),

@@ -112,6 +112,8 @@ class Controller(_Section):
     edge_margin: float = Field(0.03, ge=0.0, le=0.2, description="goals keep this far from the table edge, m")
     min_move: float = Field(0.06, ge=0.0, le=0.3, description="region goals lie at least this far away, m")
     move_tolerance: float = Field(0.01, gt=0.0, le=0.1, description="scripted moves (clearing the view) stop here, m")
+    move_gain: float = Field(0.5, gt=0.0, le=1.0, description="share of a scripted move's remaining error per step")
+    move_lead: float = Field(0.5, ge=0.0, le=1.0, description="share of recent move commands counted as in flight")
     place_tolerance: float = Field(0.025, gt=0.0, le=0.1, description="'undo' put an object back this close, m")
 
 

@@ -213,7 +213,12 @@ class Controller:
             self.world.robot,
             target,
             width,
-            MotionConfig(max_steps=max_steps, tolerance=self.config.move_tolerance),
+            MotionConfig(
+                max_steps=max_steps,
+                tolerance=self.config.move_tolerance,
+                gain=self.config.move_gain,
+                lead=self.config.move_lead,
+            ),
             on_step=lambda _: self._tick(),
         )
 
