@@ -241,6 +241,30 @@ def test_the_stand_in_starts_on_commands_after_its_actuation_delay(fake_arm):
     assert summary["accepted"] >= 10 and not summary["rejected"]
 
 
+def test_commands_keep_a_period_apart_when_the_loop_computes_unevenly(fake_arm):
+    """A short computation after a long one must not send the next command early: each is a
+    trajectory reaching its target one period ahead, and an early one asks the arm for up to
+    twice the speed the safety layer allowed (the stand-in refuses it, as a Franka reflex would,
+    and the arm falls behind the commanded motion)."""
+    from robots.ros2.arm import Ros2Arm
+    from robots.safety import SafetyLayer
+
+    domain, proc, stats = fake_arm
+    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
+    arm.connect()
+    layer = SafetyLayer(arm, arm.description)
+    period = arm.description.control_period
+    far = arm.get_observation().joint_positions + np.array([0.8, 0.6, -0.8, -0.6, 0.8, 0.8, 0.8])
+    sent = []
+    for k in range(30):  # the safety layer's velocity limit binds on every step
+        time.sleep(0.9 * period if k % 2 else 0.0)  # uneven work between commands
+        layer.send_action(RobotAction(joint_positions=far))
+        sent.append(time.monotonic())
+    assert min(np.diff(sent)) >= 0.95 * period
+    summary = finish(proc, stats)
+    assert summary["accepted"] >= 25 and not summary["rejected"], summary["rejected"]
+
+
 # The injecting writer is a second commander beside Ros2Arm's: let the stand-in accept two,
 # so that each message meets the validation rules (the writer count has its own test).
 @pytest.mark.parametrize("fake_arm", [["max_writers=2"]], indirect=True)

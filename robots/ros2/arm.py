@@ -76,6 +76,7 @@ class Ros2Arm(Robot):
         self._lock = threading.Lock()
         self._width_target = d.gripper.max_width
         self._next_tick = 0.0
+        self._last_publish = -np.inf
 
     # -- connection ----------------------------------------------------------------------
     @property
@@ -198,6 +199,7 @@ class Ros2Arm(Robot):
             targets = q
         if action.gripper_width is not None:
             self._width_target = min(max(action.gripper_width, 0.0), self.description.gripper.max_width)
+        self._space_from_last()
         self._publish(targets)
         self._pace()
         return RobotAction(joint_positions=targets, ee_delta=delta, gripper_width=self._width_target)
@@ -217,8 +219,23 @@ class Ros2Arm(Robot):
         else:
             msg = Float64MultiArray(data=[float(v) for v in targets])
         self._commands.write(msg)
+        self._last_publish = time.monotonic()
         if self._gripper is not None:
             self._gripper.write(Float64MultiArray(data=[float(self._width_target)]))
+
+    def _space_from_last(self) -> None:
+        """Wait until one control period has passed since the last command went out.
+
+        Each command is a trajectory reaching its target one period ahead, and the safety
+        layer bounds the step per command by the velocity over one period; a command sent
+        sooner (a short computation after a long one: measured 10-20 ms apart under CPU load)
+        asks the driver for up to twice the speed. The stand-in refused such commands as a
+        Franka reflex would, the safety layer's targets ran on ahead of the stopped arm and
+        the motion check latched the e-stop.
+        """
+        wait = self._last_publish + self.description.control_period - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
 
     def _pace(self) -> None:
         """Wait for the end of this control period. A loop that fell behind by more than one
