@@ -210,18 +210,23 @@ class CameraTracker:
             self._velocity = np.zeros(3)  # not seen: hold the last estimate rather than drift
             return
         measured = best.position.copy()
-        if best.pixels < 0.7 * self.full_view and best.top_bounds is not None:
+        partial = best.pixels < 0.7 * self.full_view and best.top_bounds is not None
+        if partial:
             # Partly hidden (fingers over it): the visible part's centroid is not its centre.
             # The centre is where a whole face containing every visible point can be; keep
-            # the prediction, moved into that region.
+            # the prediction (height included), moved into that region.
             lo, hi = best.top_bounds
             half = self.size / 2
             low, high = hi - half, lo + half
             xy = np.where(low <= high, np.clip(guess[:2], np.minimum(low, high), np.maximum(low, high)), (lo + hi) / 2)
+            measured = guess.copy()
             measured[:2] = xy
         dt = exposed - self._measured_at
-        # Velocity only from consecutive frames: across a gap the object may have been pushed.
-        consecutive = 1e-6 < dt <= 1.5 * self.period and self._last_found == self.frames - 1
+        # Velocity only from consecutive whole views: across a gap the object may have been
+        # pushed, and a region says where a hidden object can be, not how it moves (a velocity
+        # taken from one clipped prediction to the next kept itself going and carried the
+        # estimate 3.5 cm off under a descending hand: measured through DDS, the grasp missed).
+        consecutive = 1e-6 < dt <= 1.5 * self.period and self._last_found == self.frames - 1 and not partial
         velocity = (measured - self._position) / dt if consecutive else np.zeros(3)
         speed = float(np.linalg.norm(velocity))
         # Below 5 cm/s a difference of two noisy frames is noise; above 1.5 m/s a mismatch.
