@@ -82,8 +82,9 @@ def start_cell(
     )
 
 
-def stop_cell(cell: subprocess.Popen, stats: Path) -> dict[str, np.ndarray]:
-    """Stop the cell; its cubes' true final positions (world frame, m)."""
+def stop_cell(cell: subprocess.Popen, stats: Path) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Stop the cell; its cubes' true final positions (world frame, m) and the commands it
+    refused, by rule (a refused command leaves the arm behind the commanded motion)."""
     cell.send_signal(signal.SIGTERM)
     try:
         cell.wait(timeout=30)
@@ -91,10 +92,10 @@ def stop_cell(cell: subprocess.Popen, stats: Path) -> dict[str, np.ndarray]:
         cell.kill()
         cell.wait()
     if not stats.exists():
-        return {}
-    objects = json.loads(stats.read_text()).get("objects", {})
+        return {}, {}
+    summary = json.loads(stats.read_text())
     stats.unlink()
-    return {n: np.asarray(p) for n, p in objects.items()}
+    return {n: np.asarray(p) for n, p in summary.get("objects", {}).items()}, dict(summary.get("rejected", {}))
 
 
 def _latency(rows: list[dict]) -> dict | None:
@@ -201,7 +202,7 @@ def main() -> None:
                         except ConfigError as exc:  # e.g. the cell's camera silent at start: a failed run
                             report = {"success": False, "reason": f"refused before moving: {exc}"}
                         finally:
-                            truth = stop_cell(cell, stats)
+                            truth, row["dds_cell_refused"] = stop_cell(cell, stats)
                         ok = bool(truth) and all(holds(g, truth, geometry) for g in goals)
                     row[mode] = bool(ok)
                     row[f"{mode}_claimed"] = bool(report["success"])
@@ -231,6 +232,7 @@ def main() -> None:
         "gap_pp_to_" + first: {m: round(100 * (rates[first] - rates[m]), 1) for m in args.modes},
         "seconds_per_run": {m: round(float(np.mean([r[f"{m}_seconds"] for r in rows])), 1) for m in args.modes},
         "camera_to_estimate_ms": _latency(rows),
+        "cell_refused_commands": sum(sum(r.get("dds_cell_refused", {}).values()) for r in rows),
         "wall_clock_s": round(time.perf_counter() - started),
         "rows": rows,
     }

@@ -5,7 +5,8 @@ trajectory controller as one-point trajectories reaching the target one control 
 ahead (or to a forward position controller), reliably. End-effector commands are turned
 into joint targets with the description's kinematic model and the same IK as in simulation,
 so skills and the controller run unchanged. ``send_action`` paces the loop at the control
-period, as the simulated arm's physics step does.
+period, as the simulated arm's physics step does, and never sends two commands less than a
+period apart.
 
 Joint states are taken by a DDS listener the moment they arrive, and their age is measured
 from that moment: a state that sat unread in a queue while the driver died must not look
