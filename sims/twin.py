@@ -3,9 +3,10 @@
 :class:`TwinArm` is the :class:`Robot` the controller drives during ``embodied deploy``.
 Every action goes to the remote arm, which paces the loop at its control period; then the
 simulated arm is driven to the joint state the remote arm reports, and physics advances one
-period so that the simulated objects respond to where the real arm actually is. Perception
-and object poses come from the twin world (on a real cell, the workspace camera's view would
-replace it; the stand-in arm simulates only the arm, so the twin is where the cubes live).
+period so that the simulated objects respond to where the real arm actually is. With the
+cell's camera (the default), the twin holds the objects the camera reported and perception,
+sub-goal checks and tracking read the camera topics; without it (``cell_camera.enabled=false``)
+the twin's own cubes are the only ones, and perception reads the twin world.
 """
 
 from __future__ import annotations
