@@ -30,9 +30,19 @@ def _serve(
 
     world = TabletopWorld(robot=robot, scene=scene, camera=camera, objects=objects)
     publisher = CameraPublisher(Node(discovery=discovery), topics, world.camera.camera_to_world)
-    ready.set()
+    # A queue, not an Event: Event.set() waits on a waiter that was killed while waiting
+    # (measured: a stand-in killed during start-up left its camera process hung there).
+    ready.cancel_join_thread()
+    ready.put(True)
+    parent = mp.parent_process()
     while True:
-        state = states.get()
+        try:
+            state = states.get(timeout=1.0)
+        except queue.Empty:
+            # A killed driver (SIGKILL) cannot say goodbye: do not outlive it, rendering nothing.
+            if parent is not None and not parent.is_alive():
+                break
+            continue
         if state is None:
             break
         stamp, q, width, objects = state
@@ -65,14 +75,16 @@ class CellCamera:
     ):
         context = mp.get_context("spawn")  # a fresh interpreter: no PyBullet or DDS state inherited
         self._states: mp.Queue = context.Queue(maxsize=1)
-        ready = context.Event()
+        ready: mp.Queue = context.Queue(maxsize=1)
         self.process = context.Process(
             target=_serve, args=(robot, scene, camera, objects, topics, discovery, self._states, ready), daemon=True
         )
         self.process.start()
-        if not ready.wait(timeout):
+        try:
+            ready.get(timeout=timeout)
+        except queue.Empty:
             self.close()
-            raise RuntimeError(f"the cell camera process did not start within {timeout:.0f} s")
+            raise RuntimeError(f"the cell camera process did not start within {timeout:.0f} s") from None
         self.sent = 0
         self.dropped = 0
 

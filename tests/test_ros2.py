@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -312,3 +313,49 @@ def test_connect_fails_clearly_without_a_driver():
 
     with pytest.raises(ArmDisconnected, match="is the driver"):
         Ros2Arm("panda", domain=231, connect_timeout=0.5).connect()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in text:
+            found.append(int(status.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_cell_camera_does_not_outlive_a_killed_stand_in(tmp_path):
+    """SIGKILL gives the stand-in no chance to stop its camera process; the camera notices
+    its parent is gone and exits instead of lingering (killed during start-up, it once hung
+    for good in Event.set())."""
+    domain = 100 + (os.getpid() + 7 * next(_DOMAINS)) % 120
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "embodied.cli", "fake-arm", f"domain={domain}", "duration=60"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        camera = []
+        while time.monotonic() < deadline and not camera:
+            camera = [c for c in _children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+            time.sleep(0.2)
+        assert camera, "the stand-in started no camera process"
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(c) for c in camera):
+        time.sleep(0.2)
+    assert not any(_alive(c) for c in camera)
