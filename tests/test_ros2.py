@@ -315,15 +315,15 @@ def test_connect_fails_clearly_without_a_driver():
         Ros2Arm("panda", domain=231, connect_timeout=0.5).connect()
 
 
-def _children(pid: int) -> list[int]:
+def _children(pid: int, marker: str) -> list[int]:
+    """Processes whose parent is ``pid`` and whose command line contains ``marker``."""
     found = []
     for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            text = status.read_text()
+        try:  # a process may end between listing and reading
+            if f"\nPPid:\t{pid}\n" in status.read_text() and marker in (status.parent / "cmdline").read_text():
+                found.append(int(status.parent.name))
         except OSError:
             continue
-        if f"\nPPid:\t{pid}\n" in text:
-            found.append(int(status.parent.name))
     return found
 
 
@@ -335,7 +335,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_the_cell_camera_does_not_outlive_a_killed_stand_in(tmp_path):
+def test_the_cell_camera_does_not_outlive_a_killed_stand_in():
     """SIGKILL gives the stand-in no chance to stop its camera process; the camera notices
     its parent is gone and exits instead of lingering (killed during start-up, it once hung
     for good in Event.set())."""
@@ -349,7 +349,7 @@ def test_the_cell_camera_does_not_outlive_a_killed_stand_in(tmp_path):
         deadline = time.monotonic() + 30
         camera = []
         while time.monotonic() < deadline and not camera:
-            camera = [c for c in _children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+            camera = _children(proc.pid, "spawn_main")
             time.sleep(0.2)
         assert camera, "the stand-in started no camera process"
     finally:
