@@ -151,3 +151,104 @@ def test_depth_noise_loses_pixels_at_edges_and_is_seeded():
     assert not np.array_equal(add_depth_noise(depth, config, frame=3), add_depth_noise(depth, config, frame=4))
     off = DepthNoiseConfig(enabled=False)
     np.testing.assert_array_equal(add_depth_noise(depth, off), depth)
+
+
+def _shown(frame) -> dict[str, int]:
+    """Pixels showing each body (the simulator's segmentation: read here to score, never by perception)."""
+    return {name: int((frame.segmentation == body).sum()) for body, name in frame.labels.items()}
+
+
+def _arm_over_table(world) -> None:
+    from robots.robot import RobotAction
+
+    world.robot.reset(world.description.ready)
+    for _ in range(3):
+        world.robot.send_action(RobotAction(ee_delta=np.array([0.0, 0.0, -0.03]), gripper_width=0.03))
+
+
+def _stack(world, lower: str, upper: str) -> np.ndarray:
+    """Put ``upper`` on ``lower`` (square to the world; ``lower`` keeps its random yaw)."""
+    base = world.scene.object_position(lower)
+    world.client.set_base_pose(upper, tuple(base + np.array([0.0, 0.0, 0.04])))
+    world.client.step(30)
+    return base
+
+
+@pytest.mark.parametrize("noise", [True, False])
+def test_cubes_the_arm_partly_hides_are_placed_within_1cm(noise):
+    # The centroid of what is visible was 1-2.4 cm off for these scenes; the cube fitted to
+    # the view (hidden part under the arm, nothing seen past it) is not.
+    from sims.world import TabletopWorld
+
+    world = TabletopWorld(camera={"noise": {"enabled": noise}})
+    partly = []
+    try:
+        for seed in (4, 6, 8, 14, 15, 16, 18):
+            world.reset(np.random.default_rng(seed))
+            world.settle()
+            whole = _shown(world.camera.render(segmentation=True))
+            _arm_over_table(world)
+            frame = world.camera.render(segmentation=True)
+            shown, truth = _shown(frame), world.scene.object_positions()
+            for obj in perceive_world(world, frame).objects:
+                assert obj.name in truth, f"seed {seed}: {obj.name} is not in the scene"
+                if shown[obj.name] < 0.8 * whole[obj.name]:
+                    error = float(np.linalg.norm(obj.position - truth[obj.name]))
+                    partly.append((seed, obj.name, round(1000 * error, 1)))
+    finally:
+        world.close()
+    assert len(partly) >= 5, partly
+    assert all(error < 10.0 for _, _, error in partly), partly
+
+
+def test_a_cube_under_another_is_one_object_placed_within_1cm():
+    # With exact depth the two visible sides of the lower cube used to come out as two
+    # look-alike objects (a false "yellow_box"), and its centre 1-2 cm off.
+    from sims.world import TabletopWorld
+
+    world = TabletopWorld(camera={"noise": {"enabled": False}})
+    found = 0
+    try:
+        for seed in (1, 6, 14, 15, 18):
+            world.reset(np.random.default_rng(seed))
+            world.settle()
+            lower, upper = np.random.default_rng(1000 + seed).choice(world.scene.object_names, 2, replace=False)
+            _stack(world, str(lower), str(upper))
+            scene, truth = perceive_world(world), world.scene.object_positions()
+            assert sorted(scene.names) == sorted(set(scene.names) & set(truth)), f"seed {seed}: {scene.names}"
+            for obj in scene.objects:
+                assert np.linalg.norm(obj.position - truth[obj.name]) < 0.01, (seed, obj.name)
+            found += str(lower) in scene.names
+    finally:
+        world.close()
+    assert found >= 4
+
+
+def test_a_cube_on_a_stack_under_the_open_hand_is_not_taken_for_a_tall_one(world):
+    # The hand hides the lower cube and much around the upper one: on the table the upper
+    # cube would be an 8 cm block (which nothing in view contradicts; it came out so in
+    # these scenes); every cube seen whole is 4 cm.
+    from robots.robot import RobotAction
+
+    seen = 0
+    for seed in (105, 107, 117, 118):
+        rng = np.random.default_rng(1000 + seed)
+        world.reset(np.random.default_rng(seed))
+        world.settle()
+        lower, upper = (str(n) for n in rng.choice(world.scene.object_names, 2, replace=False))
+        base = _stack(world, lower, upper)
+        target = base + np.array([*rng.uniform(-0.02, 0.02, 2), 0.08 + rng.uniform(0.03, 0.06)])
+        for _ in range(120):
+            error = target - world.robot.get_observation().ee_position
+            if np.linalg.norm(error) < 0.003:
+                break
+            step = error * min(1.0, 0.02 / float(np.linalg.norm(error)))
+            world.robot.send_action(RobotAction(ee_delta=step, gripper_width=0.08))
+        scene = perceive_world(world)
+        if upper not in scene.names:
+            continue
+        seen += 1
+        cube = scene.get(upper)
+        assert abs(cube.size - 0.04) < 0.006, (seed, cube.size)
+        assert np.linalg.norm(cube.position - world.scene.object_position(upper)) < 0.01, seed
+    assert seen >= 3

@@ -34,3 +34,17 @@ class PerceptionConfig(BaseModel):
     match_distance: float = Field(
         0.06, gt=0.0, le=0.5, description="tracking: a detection this close to the prediction is the object, m"
     )
+    hidden_fit: bool = Field(
+        True, description="fit a cube to an object something higher borders (arm, cube on top), not its centroid"
+    )
+    hidden_fit_step: float = Field(0.002, gt=0.0, le=0.02, description="grid step of a hidden cube's centre, m")
+    hidden_fit_angles: StrictInt = Field(9, ge=1, le=90, description="yaws tried for a hidden cube (a quarter turn)")
+    hidden_fit_depth_tolerance: float = Field(
+        0.005, gt=0.0, le=0.1, description="a cube's surface is contradicted when seen this much farther, m"
+    )
+    hidden_fit_point_margin: float = Field(
+        0.003, ge=0.0, le=0.05, description="an object's point may be this far outside a fitted cube, m"
+    )
+    hidden_fit_slack: float = Field(
+        0.02, ge=0.0, le=1.0, description="cube poses within this share of points of the best one are kept"
+    )

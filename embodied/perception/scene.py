@@ -13,6 +13,7 @@ seen as one (a box); a white, grey or black object is taken for part of the arm.
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from embodied.perception.config import PerceptionConfig
+from embodied.perception.hidden_cube import fit_hidden_cube
 from embodied.perception.table_plane import NoTable, Plane, fit_plane
 from sims.camera import CameraFrame
 
@@ -178,7 +180,7 @@ def _merge_parts(
     parts = []
     for index in range(1, count + 1):
         mask = components == index
-        if mask.sum() >= min_pixels:
+        if mask.sum() >= min_pixels and (mask & np.isfinite(height)).sum() >= 3:
             parts.append(mask)
     merged = True
     while merged and len(parts) > 1:
@@ -186,8 +188,9 @@ def _merge_parts(
         for i in range(len(parts)):
             for j in range(i + 1, len(parts)):
                 union = parts[i] | parts[j]
-                span = float(np.ptp(points[union][:, :2], axis=0).max())
-                if span <= 1.5 * float(height[union].max()):
+                seen = union & np.isfinite(height)
+                span = float(np.ptp(points[seen][:, :2], axis=0).max())
+                if span <= 1.5 * float(height[seen].max()):
                     parts[i] = union
                     del parts[j]
                     merged = True
@@ -195,6 +198,159 @@ def _merge_parts(
             if merged:
                 break
     return parts
+
+
+def _hidden_by_something(mask: np.ndarray, height: np.ndarray, above: float) -> bool:
+    """Whether something higher than ``above`` (m over the table: the arm, a cube on top)
+    borders the object's pixels, so part of it may be hidden."""
+    ring = ndimage.binary_dilation(mask, iterations=2) & ~mask
+    return bool((np.nan_to_num(height[ring], nan=-1.0) > above).any())
+
+
+@dataclass(frozen=True)
+class _HiddenFit:
+    centre: np.ndarray
+    edge: float
+
+
+def _fit_partly_hidden(
+    frame: CameraFrame,
+    plane: Plane,
+    points: np.ndarray,
+    top: float,
+    edges: Sequence[float],
+    config: PerceptionConfig,
+) -> _HiddenFit:
+    """Centre and edge of a cube part of which is hidden, its top ``top`` above the table:
+    the first of ``edges`` unless a later one explains the view clearly better."""
+    best: tuple[float, _HiddenFit] | None = None
+    for rank, edge in enumerate(edges):
+        fit = fit_hidden_cube(
+            frame,
+            plane,
+            points,
+            edge,
+            top,
+            step=config.hidden_fit_step,
+            angles=config.hidden_fit_angles,
+            depth_tolerance=max(config.hidden_fit_depth_tolerance, 3.0 * plane.noise),
+            point_margin=max(config.hidden_fit_point_margin, 3.0 * plane.noise),
+            slack=config.hidden_fit_slack,
+        )
+        score = fit.cost + rank * config.hidden_fit_slack
+        if best is None or score < best[0]:
+            best = (score, _HiddenFit(fit.centre, edge))
+        if fit.cost <= config.hidden_fit_slack:
+            break  # this one explains the view: no need to look further
+    assert best is not None
+    return best[1]
+
+
+@dataclass
+class _Part:
+    """One object's pixels and what they say (the first pass of :func:`perceive`)."""
+
+    colour: str
+    mask: np.ndarray  # (H, W) its pixels
+    top: float  # its top face's height above the table, m
+    size: float  # edge, m
+    centre: np.ndarray  # (3,) world, m
+    shape: str
+    bounds: np.ndarray  # (2, 2) x-y extent of its visible top face
+    hidden: bool  # something higher borders it
+
+
+def _measure(
+    mask: np.ndarray, frame: CameraFrame, points: np.ndarray, height: np.ndarray, plane: Plane, tolerance: float
+) -> _Part:
+    """Colour, top, size, centre and shape of the object on ``mask``'s pixels, as if all of it were seen."""
+    seen = mask & np.isfinite(height)  # pixels with a depth reading
+    pts, h = points[seen], height[seen]
+    top = h > np.percentile(h, 90) - tolerance
+    top_h = float(np.median(h[top]))
+    size, aspect = _square_size(pts[top, :2])
+    if size <= 0.0:  # only a sliver is visible: fall back to the points' extent
+        size = float(np.ptp(pts[:, :2], axis=0).max())
+    # Resting on the table or on another object: the centre is half an edge under the top.
+    drop = min(size, top_h) / 2
+    centre = pts[top].mean(axis=0) - plane.normal * (float(plane.height(pts[top].mean(axis=0))) - top_h + drop)
+    # A box only when clearly elongated and longer than it could be as a partly hidden cube.
+    extent = np.ptp(pts[top, :2], axis=0) if top.sum() > 1 else np.zeros(2)
+    is_cube = not (aspect < 0.45 and float(extent.max()) > 1.4 * min(size, top_h))
+    return _Part(
+        colour=colour_name(frame.rgb[seen][top].mean(axis=0)),
+        mask=mask,
+        top=top_h,
+        size=size,
+        centre=centre,
+        shape="cube" if is_cube else "box",
+        bounds=np.stack([pts[top, :2].min(axis=0), pts[top, :2].max(axis=0)]),
+        hidden=_hidden_by_something(mask, height, top_h + tolerance),
+    )
+
+
+def _near(part: _Part, xy: np.ndarray, distance: float) -> bool:
+    """Whether some point of ``part``'s top face lies within ``distance`` of ``xy`` (m)."""
+    lo, hi = part.bounds
+    return bool(np.linalg.norm(np.clip(xy, lo, hi) - xy) < distance)
+
+
+def _fit_hidden_parts(
+    parts: list[_Part],
+    frame: CameraFrame,
+    points: np.ndarray,
+    height: np.ndarray,
+    plane: Plane,
+    config: PerceptionConfig,
+    tolerance: float,
+) -> list[_Part]:
+    """Second pass: each partly hidden object becomes the cube that explains its view
+    (:mod:`embodied.perception.hidden_cube`); pieces of one colour that fit the same cube
+    (the sides of a cube under another, split by it) become one object."""
+    whole = [p for p in parts if not p.hidden]
+    fitted = [p for p in parts if not p.hidden]
+    typical = float(np.median([p.size for p in whole])) if whole else None
+    pending = [p for p in parts if p.hidden]
+    while pending:
+        # Highest first: a cube under another takes its top from the upper one's fitted bottom.
+        part = pending.pop(int(np.argmax([p.top for p in pending])))
+        top = part.top
+        # Under another object its top is where that one's bottom is: the sides seen below
+        # the upper cube's overhang stop short of it.
+        seen = part.mask & np.isfinite(height)
+        xy = points[seen][:, :2].mean(axis=0)
+        for other in fitted:
+            bottom = other.top - other.size
+            if bottom > top and np.linalg.norm(other.centre[:2] - xy) < other.size:
+                top = bottom
+        # On the table, unless another object is seen under it (a cube of a stack the hand
+        # hangs over: then half its top, a cube on a cube like itself, or its top over that
+        # one's, which is often a sliver's), or unless on the table it would be far taller
+        # than anything seen whole (then on a stack of ones like those, the lower all hidden).
+        below = [o.top for o in parts if o is not part and o.top < top - config.min_height and _near(o, xy, top / 2)]
+        if below:
+            edges = [top / 2, top - max(below)]
+        elif typical is not None and top > 1.5 * typical:
+            edges = [top / round(top / typical), top]
+        else:
+            edges = [top]
+        fit = _fit_partly_hidden(frame, plane, points[seen], top, edges, config)
+        part = dataclasses.replace(part, top=top, centre=fit.centre, size=fit.edge, shape="cube")
+        twin = next(
+            (
+                p
+                for p in fitted
+                if p.hidden and p.colour == part.colour and np.linalg.norm(p.centre - part.centre) < part.size / 2
+            ),
+            None,
+        )
+        if twin is None:
+            fitted.append(part)
+            continue
+        fitted.remove(twin)
+        merged = _measure(twin.mask | part.mask, frame, points, height, plane, tolerance)
+        pending.append(dataclasses.replace(merged, hidden=True))
+    return fitted
 
 
 def table_plane(frame: CameraFrame, config: PerceptionConfig, region: np.ndarray) -> Plane:
@@ -232,8 +388,8 @@ def perceive(
     region = np.stack([centre2 - half, centre2 + half])
     points = frame.points_world()
     plane = plane if plane is not None else table_plane(frame, config, region)
-    height = plane.height(np.nan_to_num(points, nan=0.0))
     valid = np.isfinite(points).all(axis=-1)
+    height = np.where(valid, plane.height(np.nan_to_num(points, nan=0.0)), np.nan)
     xy = points[..., :2]
     margin = config.table_margin
     on_table = (xy >= region[0] - margin).all(axis=-1) & (xy <= region[1] + margin).all(axis=-1)
@@ -241,30 +397,21 @@ def perceive(
     labels = colour_labels(frame.rgb, config.min_saturation, config.min_value)
     # The top face is the highest few mm of an object, at least three noise deviations deep.
     tolerance = max(config.top_face_tolerance, 3.0 * plane.noise)
-    seen: list[tuple[str, str, np.ndarray, float, int, np.ndarray]] = []
+    parts: list[_Part] = []
     eight = np.ones((3, 3), dtype=bool)
     for label in np.unique(labels[candidate]).tolist():
-        components, count = ndimage.label(candidate & (labels == label), structure=eight)
-        if count == 0:
-            continue
-        for mask in _merge_parts(components, count, points, height, config.min_pixels):
-            pts, h = points[mask], height[mask]
-            top = h > np.percentile(h, 90) - tolerance
-            top_h = float(np.median(h[top]))
-            size, aspect = _square_size(pts[top, :2])
-            if size <= 0.0:  # only a sliver is visible: fall back to the points' extent
-                size = float(np.ptp(pts[:, :2], axis=0).max())
-            # Resting on the table or on another object: the centre is half an edge under the top.
-            drop = min(size, top_h) / 2
-            centre = pts[top].mean(axis=0) - plane.normal * (float(plane.height(pts[top].mean(axis=0))) - top_h + drop)
-            # A box only when clearly elongated and longer than it could be as a partly hidden cube.
-            extent = np.ptp(pts[top, :2], axis=0) if top.sum() > 1 else np.zeros(2)
-            is_cube = not (aspect < 0.45 and float(extent.max()) > 1.4 * min(size, top_h))
-            colour = colour_name(frame.rgb[mask][top].mean(axis=0))
-            if colour not in COLOUR_NAMES:
-                continue  # a few tinted pixels of the grey arm, not a coloured object
-            bounds = np.stack([pts[top, :2].min(axis=0), pts[top, :2].max(axis=0)])
-            seen.append((colour, "cube" if is_cube else "box", centre, size, int(mask.sum()), bounds))
+        own = candidate & (labels == label)
+        # Pixels of its colour without a depth reading (a real camera loses many at an
+        # object's edges) join it: they count as its pixels and can connect its parts.
+        own |= ndimage.binary_dilation(own, structure=eight) & ~valid & (labels == label)
+        components, count = ndimage.label(own, structure=eight)
+        for mask in _merge_parts(components, count, points, height, config.min_pixels) if count else []:
+            part = _measure(mask, frame, points, height, plane, tolerance)
+            if part.colour in COLOUR_NAMES:  # else a few tinted pixels of the grey arm
+                parts.append(part)
+    if config.hidden_fit:
+        parts = _fit_hidden_parts(parts, frame, points, height, plane, config, tolerance)
+    seen = [(p.colour, p.shape, p.centre, p.size, int(p.mask.sum()), p.bounds) for p in parts]
     # Stable naming: sort look-alikes by position (near to far, then right to left).
     seen.sort(key=lambda s: (s[0], s[1], round(s[2][0], 3), round(s[2][1], 3)))
     objects: list[PerceivedObject] = []
