@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embodied.execution.scripted_motions import move_to
 from embodied.perception.config import PerceptionConfig
 from embodied.perception.scene import perceive_world
 from robots.robot import RobotAction
@@ -47,12 +48,7 @@ def arrange(world: TabletopWorld, layout: str, rng: np.random.Generator) -> None
         # The open hand a few cm over the stack, a little off its axis (as when placing or
         # leaving a cube): fingers and palm hide parts of the upper cube.
         target = base + np.array([*rng.uniform(-0.02, 0.02, 2), 2 * size + rng.uniform(0.03, 0.06)])
-        for _ in range(120):
-            error = target - world.robot.get_observation().ee_position
-            if np.linalg.norm(error) < 0.003:
-                break
-            step = error * min(1.0, 0.02 / float(np.linalg.norm(error)))
-            world.robot.send_action(RobotAction(ee_delta=step, gripper_width=0.08))
+        move_to(world.robot, target, gripper_width=0.08)
 
 
 def measure(seeds: range, noise: bool) -> dict:

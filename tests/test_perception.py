@@ -228,7 +228,7 @@ def test_a_cube_on_a_stack_under_the_open_hand_is_not_taken_for_a_tall_one(world
     # The hand hides the lower cube and much around the upper one: on the table the upper
     # cube would be an 8 cm block (which nothing in view contradicts; it came out so in
     # these scenes); every cube seen whole is 4 cm.
-    from robots.robot import RobotAction
+    from embodied.execution.scripted_motions import move_to
 
     seen = 0
     for seed in (105, 107, 117, 118):
@@ -238,12 +238,7 @@ def test_a_cube_on_a_stack_under_the_open_hand_is_not_taken_for_a_tall_one(world
         lower, upper = (str(n) for n in rng.choice(world.scene.object_names, 2, replace=False))
         base = _stack(world, lower, upper)
         target = base + np.array([*rng.uniform(-0.02, 0.02, 2), 0.08 + rng.uniform(0.03, 0.06)])
-        for _ in range(120):
-            error = target - world.robot.get_observation().ee_position
-            if np.linalg.norm(error) < 0.003:
-                break
-            step = error * min(1.0, 0.02 / float(np.linalg.norm(error)))
-            world.robot.send_action(RobotAction(ee_delta=step, gripper_width=0.08))
+        move_to(world.robot, target, gripper_width=0.08)
         scene = perceive_world(world)
         if upper not in scene.names:
             continue
