@@ -24,7 +24,7 @@ import numpy as np
 from embodied.perception.table_plane import Plane
 from sims.camera import CameraFrame
 
-__all__ = ["CubeFit", "fit_hidden_cube", "surface_samples"]
+__all__ = ["CubeFit", "fit_hidden_cube"]
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,10 @@ class CubeFit:
 
     Attributes:
         centre: (3,) world frame, m.
-        spread: largest distance of an acceptable candidate's centre from ``centre``, m
-            (how much the view leaves open).
         cost: the best candidate's share of unexplained points plus contradicted samples.
     """
 
     centre: np.ndarray
-    spread: float
     cost: float
 
 
@@ -52,7 +49,7 @@ def _plane_basis(plane: Plane) -> np.ndarray:
     return np.stack([e1, np.cross(n, e1), n])
 
 
-def surface_samples(edge: float, top: float, inset: float, per_edge: int) -> np.ndarray:
+def _surface_samples(edge: float, top: float, inset: float, per_edge: int) -> np.ndarray:
     """(N, 3) points on a cube's top face and four sides in its own frame (centre of the
     footprint at the origin, z up from the plane), ``inset`` in from every edge so that each
     falls well inside the pixel that shows it; sides sampled from ``top - edge`` up."""
@@ -106,7 +103,7 @@ def fit_hidden_cube(
     distance = float(np.median((object_points - frame.camera_to_world[:3, 3]) @ frame.camera_to_world[:3, 2]))
     inset = 0.6 * distance / float(frame.intrinsics[0, 0])
     view = _View(frame, basis, origin, local, depth_tolerance, point_margin)
-    cube = _Cube(edge, top, surface_samples(edge, top, inset, per_edge=6))
+    cube = _Cube(edge, top, _surface_samples(edge, top, inset, per_edge=6))
     yaws = np.arange(angles) * (np.pi / 2 / angles)
 
     def costs(centres: np.ndarray) -> np.ndarray:
@@ -124,9 +121,8 @@ def fit_hidden_cube(
     best = float(cost.min())
     good = np.repeat(fine[None], len(yaws), axis=0)[cost <= best + slack]
     centre2 = good.mean(axis=0)
-    spread = float(np.linalg.norm(good - centre2, axis=1).max())
     centre_local = np.array([centre2[0], centre2[1], top - edge / 2])
-    return CubeFit(origin + centre_local @ basis, spread, best)
+    return CubeFit(origin + centre_local @ basis, best)
 
 
 _MAX_POINTS = 48

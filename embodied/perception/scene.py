@@ -21,7 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from embodied.perception.config import PerceptionConfig
-from embodied.perception.hidden_cube import fit_hidden_cube
+from embodied.perception.hidden_cube import CubeFit, fit_hidden_cube
 from embodied.perception.table_plane import NoTable, Plane, fit_plane
 from sims.camera import CameraFrame
 
@@ -207,12 +207,6 @@ def _hidden_by_something(mask: np.ndarray, height: np.ndarray, above: float) -> 
     return bool((np.nan_to_num(height[ring], nan=-1.0) > above).any())
 
 
-@dataclass(frozen=True)
-class _HiddenFit:
-    centre: np.ndarray
-    edge: float
-
-
 def _fit_partly_hidden(
     frame: CameraFrame,
     plane: Plane,
@@ -220,10 +214,10 @@ def _fit_partly_hidden(
     top: float,
     edges: Sequence[float],
     config: PerceptionConfig,
-) -> _HiddenFit:
-    """Centre and edge of a cube part of which is hidden, its top ``top`` above the table:
-    the first of ``edges`` unless a later one explains the view clearly better."""
-    best: tuple[float, _HiddenFit] | None = None
+) -> tuple[CubeFit, float]:
+    """The fit and the edge of a cube part of which is hidden, its top ``top`` above the
+    table: the first of ``edges`` unless a later one explains the view clearly better."""
+    best: tuple[float, CubeFit, float] | None = None
     for rank, edge in enumerate(edges):
         fit = fit_hidden_cube(
             frame,
@@ -239,11 +233,11 @@ def _fit_partly_hidden(
         )
         score = fit.cost + rank * config.hidden_fit_slack
         if best is None or score < best[0]:
-            best = (score, _HiddenFit(fit.centre, edge))
+            best = (score, fit, edge)
         if fit.cost <= config.hidden_fit_slack:
             break  # this one explains the view: no need to look further
-    assert best is not None
-    return best[1]
+    assert best is not None  # edges is never empty
+    return best[1], best[2]
 
 
 @dataclass
@@ -308,7 +302,7 @@ def _fit_hidden_parts(
     (:mod:`embodied.perception.hidden_cube`); pieces of one colour that fit the same cube
     (the sides of a cube under another, split by it) become one object."""
     whole = [p for p in parts if not p.hidden]
-    fitted = [p for p in parts if not p.hidden]
+    fitted = list(whole)  # grows as hidden ones are fitted
     typical = float(np.median([p.size for p in whole])) if whole else None
     pending = [p for p in parts if p.hidden]
     while pending:
@@ -334,8 +328,8 @@ def _fit_hidden_parts(
             edges = [top / round(top / typical), top]
         else:
             edges = [top]
-        fit = _fit_partly_hidden(frame, plane, points[seen], top, edges, config)
-        part = dataclasses.replace(part, top=top, centre=fit.centre, size=fit.edge, shape="cube")
+        fit, edge = _fit_partly_hidden(frame, plane, points[seen], top, edges, config)
+        part = dataclasses.replace(part, top=top, centre=fit.centre, size=edge, shape="cube")
         twin = next(
             (
                 p
