@@ -192,14 +192,20 @@ def write_card_section(skill: str, table: dict, args: argparse.Namespace) -> Non
         "Wilson 95 % intervals; `randomised` is the default randomisation (configs/randomization), "
         "`delay d` the same with the actuation delay fixed at d periods of 40 ms.",
         "",
-        "| condition | " + " | ".join(sources) + " |",
-        "| --- | " + " | ".join("---:" for _ in sources) + " |",
+    ]
+    paired = all("policy_minus_prior" in row for row in table.values())
+    lines += [
+        "| condition | " + " | ".join(sources) + (" | policy - prior (paired) |" if paired else " |"),
+        "| --- | " + " | ".join("---:" for _ in sources) + (" | ---: |" if paired else " |"),
     ]
     for name, row in table.items():
         cells = [
             f"{100 * row[s]['success']:.1f} % [{100 * row[s]['ci95'][0]:.1f}, {100 * row[s]['ci95'][1]:.1f}]"
             for s in sources
         ]
+        if paired:
+            d = row["policy_minus_prior"]
+            cells.append(f"{100 * d['mean']:+.1f} pp [{100 * d['ci95'][0]:+.1f}, {100 * d['ci95'][1]:+.1f}]")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     text = md.read_text()
     if CARD_HEADING in text:
@@ -211,6 +217,8 @@ def write_card_section(skill: str, table: dict, args: argparse.Namespace) -> Non
         "seed": args.seed,
         "success": {name: {s: row[s]["success"] for s in sources} for name, row in table.items()},
     }
+    if paired:
+        card["under_delay"]["policy_minus_prior"] = {name: row["policy_minus_prior"] for name, row in table.items()}
     js.write_text(json.dumps(card, indent=2))
     print(f"{skill}: wrote the table into {md}")
 

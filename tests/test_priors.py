@@ -198,6 +198,24 @@ def test_a_push_holds_its_height_from_where_the_hand_is_going():
     assert push_z(in_flight) <= 1e-6
 
 
+def test_a_push_steers_back_onto_its_line_from_where_the_hand_is_going():
+    """Pushing 1.5 cm beside the line with that much correction already in flight: no more is
+    commanded sideways (full gain from the measured hand swung the fingers off the cube under
+    delay); with the old steering it is commanded again."""
+    layout = ObsLayout(history=20, history_len=4, action_dim=3)
+    obj, goal = [0.5, 0.0, 0.02], torch.tensor([[0.7, 0.0, 0.02]])
+    cfg = PriorConfig(kind="push", gain=0.5, lead=0.5, steer_from_hand=True)
+    o = torch.zeros(1, 32)
+    o[0, 0:3] = torch.tensor([0.5 - 0.032, 0.015, 0.02])  # at the back face, 1.5 cm to the side
+    o[0, 7:10] = torch.tensor(obj)
+    back = -0.015 / (cfg.lead * cfg.step * 4)  # per-action sideways motion that puts 1.5 cm in flight
+    o[0, 20:32] = torch.tensor([[0.5, back, 0.0]] * 4).reshape(-1)
+    steered = prior_action(o, goal, layout, cfg, 3)[0]
+    assert steered[0] > 0.0 and abs(steered[1].item()) < 1e-6
+    old = prior_action(o, goal, layout, cfg.model_copy(update={"steer_from_hand": False}), 3)[0]
+    assert old[1].item() * cfg.step < -0.01  # the full 1.5 cm again, though it is already under way
+
+
 def test_the_descent_waits_until_the_hand_is_over_the_cube_now_and_where_it_is_going():
     cfg = PriorConfig(kind="pick_place", gain=0.5, lead=0.5)
     obj, goal = [0.5, 0.0, 0.02], torch.tensor([[0.4, 0.1, 0.02]])

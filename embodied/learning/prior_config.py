@@ -33,6 +33,9 @@ class PriorConfig(BaseModel):
     """Distance behind the cube's centre where pushing starts (along the push direction)."""
     push_speed: float = Field(0.03, gt=0.0, le=0.2, description="largest push displacement per step, m")
     """Largest push displacement per step; slower pushes overshoot less."""
+    steer_from_hand: bool = Field(False, description="steer back onto the push line from where the hand is going")
+    """While pushing, correct the sideways error from where the hand is going at ``gain``
+    rather than from the measured hand at full gain."""
     finger_depth: float = Field(0.012, ge=0.0, le=0.1, description="end-effector point to the pushing face, m")
     """Distance from the end-effector point to the face of the closed fingers that pushes."""
     align_tol: float = Field(0.012, gt=0.0, le=0.1, description="lateral tolerance to the push line, m")

@@ -156,7 +156,15 @@ def push_prior(obs: torch.Tensor, goal: torch.Tensor, layout: ObsLayout, cfg: Pr
     # over the cube and the push starts over).
     error = push_target - ee
     along_error = (error[:, :2] * u).sum(-1, keepdim=True)
-    error_xy = error[:, :2] + (along_error.clamp(max=cfg.push_speed) - along_error) * u
+    if cfg.steer_from_hand:
+        # Steering back onto the line is a position, not a velocity: from where the hand is
+        # going, at the prior's gain (at full gain from the measured hand, a delay of a period
+        # or more swings the fingers from side to side until they lose the cube).
+        to_line = push_target[:, :2] - hand[:, :2]
+        lateral = cfg.gain * (to_line - (to_line * u).sum(-1, keepdim=True) * u)
+        error_xy = along_error.clamp(max=cfg.push_speed) * u + lateral
+    else:
+        error_xy = error[:, :2] + (along_error.clamp(max=cfg.push_speed) - along_error) * u
     error_z = cfg.gain * (low_z - hand[:, 2:3])
     move = _to_action(target - hand, cfg)
     push = _to_action(torch.cat([error_xy, error_z], -1), cfg.model_copy(update={"gain": 1.0}))
