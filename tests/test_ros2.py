@@ -308,6 +308,38 @@ def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(f
     assert summary["holds"] == 0 and summary["hold_delays"] == []
 
 
+def test_latched_messages_reach_a_reader_created_after_discovery():
+    """A latched e-stop and the camera's /tf_static, written before the reader exists, on a
+    participant that has already discovered their writers: Cyclone hands them to the listener
+    while the reader is being created (the callback then gets no reader); the node must still
+    deliver them. Missed, a deployment would ignore a latched e-stop, or wait in vain for the
+    camera's pose (1 of 80 benchmark deployments)."""
+    from robots.ros2.camera import CameraPublisher, CameraSubscriber, CameraTopics
+    from robots.ros2.estop import ESTOP_QOS, subscribe_estop
+
+    domain = 100 + (os.getpid() + 7 * next(_DOMAINS)) % 120
+    cell, deployment = Node(domain), Node(domain)
+    publisher = CameraPublisher(cell, CameraTopics(), np.eye(4))  # its writers hold the latched pose
+    estop = cell.writer("/embodied/estop", m.Bool, ESTOP_QOS)
+    estop.write(m.Bool(data=True))
+    # The deployment's participant discovers the writers before it creates its readers.
+    probe = deployment.reader("/embodied/estop", m.Bool, ESTOP_QOS)
+    deadline = time.monotonic() + 5.0
+    while not probe.get_matched_publications() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert probe.get_matched_publications(), "no discovery within 5 s"
+    seen: list[bool] = []
+    reader = subscribe_estop(deployment, "/embodied/estop", seen.append)
+    camera = CameraSubscriber(deployment, CameraTopics())
+    deadline = time.monotonic() + 2.0
+    while not (seen and camera._pose is not None) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen == [True], "the latched e-stop was not delivered"
+    assert camera._pose is not None, "the camera's latched pose was not delivered"
+    assert np.allclose(camera._pose, np.eye(4))
+    del reader, publisher
+
+
 def test_connect_fails_clearly_without_a_driver():
     from robots.ros2.arm import ArmDisconnected, Ros2Arm
 

@@ -91,7 +91,15 @@ class Node:
         """
         if listener is not None:
             _LISTENERS.append(listener)
-        return DataReader(self.participant, self._topic(ros_topic, msg_type), qos=qos, listener=listener)
+        reader = DataReader(self.participant, self._topic(ros_topic, msg_type), qos=qos, listener=listener)
+        if listener is not None and getattr(listener, "on_data_available", None) is not None:
+            # Samples already there when the reader is created (a latched message of a writer
+            # this participant has discovered: an e-stop, the camera's /tf_static) are handed
+            # to the callback before Python holds the reader, so it gets None and cannot take
+            # them; a latched topic sends nothing after, so they would never be read. Hand the
+            # reader over once now (taking nothing is harmless).
+            listener.on_data_available(reader)
+        return reader
 
     def writer(self, ros_topic: str, msg_type: type, qos: Qos = COMMAND_QOS) -> DataWriter:
         return DataWriter(self.participant, self._topic(ros_topic, msg_type), qos=qos)
