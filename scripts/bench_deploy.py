@@ -21,8 +21,10 @@ writes runs/bench/deploy-<robot>.json.
 
 Under actuation delay (issue: skills that survive real latency), ``--delay-periods D`` runs
 ``sim``/``camera`` under the default randomisation with the delay fixed at D control periods
-(``randomize=true randomization.delay=[D,D]``) and has the stand-in arm hold every
-trajectory back D periods (``actuation_delay``), so the rows compare the same delay:
+(``randomize=true randomization.delay=[D,D]``) and has the stand-in cell draw the same
+physics for the seed (``randomize=true``: friction, masses, damping, gain) and hold every
+trajectory back D periods (``actuation_delay``), so the rows compare the same delay and the
+same physics (the simulation's jitter, lag and noise the stand-in does not model):
 
     python scripts/bench_deploy.py --instructions 20 --seeds 0 --modes sim dds --delay-periods 3
 """
@@ -156,6 +158,7 @@ def main() -> None:
 
         args.actuation_delay = args.delay_periods * load_description(args.robot).control_period
         simulated = ["randomize=true", f"randomization.delay=[{args.delay_periods},{args.delay_periods}]"]
+        args.cell = ["randomize=true", *args.cell]
     planner = make_planner(base.planner)
     library = library_from_config(base.skills)
     reference = Session(base, planner=planner, library=library)

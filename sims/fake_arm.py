@@ -86,6 +86,10 @@ class FakeArm:
         camera: the cell camera's pose, optics, ``rate`` and depth noise (``CameraConfig`` or dict).
         camera_topics: where to publish the camera (None: no camera), a
             :class:`robots.ros2.camera.CameraTopics`.
+        randomization: draw the cell's physics (friction, cube masses and damping, joint
+            damping, actuator gain) from these ranges (``RandomizationConfig`` or dict), with
+            the generator ``embodied run randomize=true`` uses for the same seed; None: nominal.
+            The actuation part of the draw is not used: ``actuation_delay`` sets the delay.
     """
 
     def __init__(
@@ -103,7 +107,9 @@ class FakeArm:
         camera_topics: CameraTopics | None = None,
         hide: Sequence[str] = (),
         actuation_delay: float = 0.0,
+        randomization=None,  # noqa: ANN001
     ) -> None:
+        from sims.randomization import RandomizationConfig, draw_episode, scene_rng
         from sims.world import TabletopWorld
 
         self.description = robot if isinstance(robot, RobotDescription) else load_description(robot)
@@ -131,6 +137,12 @@ class FakeArm:
         if seed is not None:
             self.world.reset(np.random.default_rng(seed))
             self.world.settle()
+        self.physics = None
+        """The drawn physics (``sims.randomization.EpisodeDraw``), None when nominal."""
+        if randomization is not None:
+            self.physics = draw_episode(
+                from_mapping(RandomizationConfig, randomization), self.world, scene_rng(0 if seed is None else seed)
+            )
         self.arm = self.world.robot
         d = self.description
         self.joint_names = d.joint_names

@@ -104,6 +104,14 @@ class EpisodeDraw:
     observation_delay: int
 
 
+def scene_rng(seed: int, draw: int | None = None) -> np.random.Generator:
+    """The generator a controller scene's physics is drawn from: seed ``seed`` (and ``draw``,
+    when an evaluation draws per instruction). Separate from the cube placement's, so the same
+    seed gives the same scene clean or randomised; shared by ``embodied run`` and the stand-in
+    cell (``embodied fake-arm randomize=true``), so both draw the same physics for a seed."""
+    return np.random.default_rng([seed, 0x5EED] if draw is None else [seed, 0x5EED, draw])
+
+
 def draw_episode(config: RandomizationConfig, world: Any, rng: np.random.Generator) -> EpisodeDraw:
     """Draw one episode from ``config`` with ``rng``: set the physics of ``world`` (a
     :class:`sims.world.TabletopWorld`; cubes, table, arm joints, actuator gain) and return

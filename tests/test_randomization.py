@@ -120,3 +120,39 @@ def test_eval_skill_reports_clean_and_randomized_success(capsys):
 def test_eval_skill_bad_randomization_exits_2(capsys):
     assert main(["eval-skill", "reach", "episodes=3", "randomize=true", "randomization.action_noise=-1"]) == 2
     assert "randomization.action_noise" in capsys.readouterr().err
+
+
+def test_the_stand_in_cell_draws_the_physics_of_a_randomised_run_of_its_seed():
+    """`embodied fake-arm randomize=true seed=S` and `embodied run randomize=true seed=S` draw
+    the same physics, and it reaches the cell's engine; without randomize the cell is nominal."""
+    import os
+
+    from embodied.common.config_loader import load_config
+    from embodied.execution.session import Session
+    from sims.fake_arm import FakeArm
+
+    domain = 100 + os.getpid() % 120
+    cfg = load_config("run", ["seed=4", "randomize=true", "skills=scripted", "video=false"])
+    session = Session(cfg)
+    try:
+        run_draw = session.draw
+    finally:
+        session.close()
+    cell = FakeArm("panda", domain=domain, seed=4, estop_topic=None, randomization={})
+    nominal = FakeArm("panda", domain=domain, seed=4, estop_topic=None)
+    try:
+        drawn = cell.physics
+        assert drawn is not None and nominal.physics is None
+        for field in ("friction_scale", "mass_scale", "object_damping", "joint_damping", "actuator_gain_scale"):
+            assert getattr(drawn, field) == getattr(run_draw, field), field
+        assert drawn.friction_scale != 1.0
+        scene = cell.world.scene
+        cube = scene.object_names[0]
+        got = cell.world.client.dynamics(cube)
+        base = nominal.world.client.dynamics(cube)
+        assert got["lateral_friction"] == pytest.approx(scene.config.cube_friction * drawn.friction_scale)
+        assert got["mass"] == pytest.approx(scene.config.cube_mass * drawn.mass_scale[cube])
+        assert base["lateral_friction"] == pytest.approx(scene.config.cube_friction)
+    finally:
+        cell.close()
+        nominal.close()

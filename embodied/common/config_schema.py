@@ -245,6 +245,8 @@ class FakeArm(_Section):
     seed: Seed = Field(ge=0, le=2**32 - 1, description="places the simulated cubes of the stand-in cell")
     hide: list[str] = Field(default_factory=list, description="cube names the stand-in cell leaves out")
     actuation_delay: float = Field(0.0, ge=0.0, le=1.0, description="s from a trajectory arriving to executing it")
+    randomize: StrictBool = Field(False, description="draw the cell's physics from configs/randomization")
+    randomization: RandomizationConfig | None = None
     dds: Dds
     cell_camera: CellCamera
     camera: CameraConfig | None = None

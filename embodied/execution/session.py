@@ -117,10 +117,9 @@ class Session:
         """Draw this scene's physics, actuation channel and observation delay from its seed
         (the cubes' placement is not touched: same seed, same scene, clean or randomised)."""
         from sims.actuation import ActuationDraw
-        from sims.randomization import draw_episode
+        from sims.randomization import draw_episode, scene_rng
 
-        key = [self.seed, 0x5EED] if self._draw_key is None else [self.seed, 0x5EED, self._draw_key]
-        rng = np.random.default_rng(key)
+        rng = scene_rng(self.seed, self._draw_key)
         d = draw_episode(self.randomization, self.world, rng)
         self.world.robot.restart(
             ActuationDraw(d.delay, d.jitter, d.lag, d.action_noise),

@@ -1,7 +1,8 @@
 """Start a stand-in cell: a PyBullet arm behind a ROS 2 driver interface (publishes
 /joint_states, executes /joint_trajectory_controller/joint_trajectory like ros2_control's
 joint trajectory controller: validation rules, command timeout), with simulated cubes
-(seed=N) seen by an RGB-D camera that publishes realsense2_camera's topics. Runs until Ctrl-C, or duration=S;
+(seed=N) seen by an RGB-D camera that publishes realsense2_camera's topics; randomize=true draws
+its physics as `embodied run randomize=true` does for the same seed. Runs until Ctrl-C, or duration=S;
 then prints its statistics as JSON. DDS stays on loopback unless dds.discovery_range /
 dds.interface say otherwise.
 
@@ -14,9 +15,12 @@ import argparse
 import json
 import signal
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 CONFIG = "fake_arm"
+ACTUATION_DRAW = ("delay", "jitter", "lag", "action_noise", "observation_delay")
+"""Parts of a randomisation draw the stand-in does not use (its ``actuation_delay`` stands for them)."""
 
 
 def camera_topics(cfg):  # noqa: ANN001, ANN201 (robots.ros2.camera.CameraTopics | None)
@@ -42,6 +46,7 @@ OPTIONS = (
     "seed",
     "hide",
     "actuation_delay",
+    "randomize",
     "rate",
     "command_timeout",
     "duration",
@@ -80,6 +85,7 @@ def main(args: argparse.Namespace) -> int:
             camera_topics=camera_topics(cfg),
             hide=list(cfg.hide),
             actuation_delay=float(cfg.actuation_delay),
+            randomization=section(cfg, "randomization") if cfg.randomize else None,
         )
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(str(exc)) from exc
@@ -117,6 +123,9 @@ def main(args: argparse.Namespace) -> int:
             "hold_delays": [round(d, 4) for d in st.hold_delays],
             "max_publish_gap": round(st.max_publish_gap, 4),
             "frames": st.frames,
+            "physics": None
+            if arm.physics is None
+            else {k: v for k, v in asdict(arm.physics).items() if k not in ACTUATION_DRAW},
             "seconds": round(time.monotonic() - st.started, 3),
             # where the cell's cubes really are (ground truth a real cell lacks), for benchmarks
             "objects": {n: [round(float(v), 5) for v in p] for n, p in arm.world.scene.object_positions().items()},
