@@ -340,6 +340,32 @@ def test_latched_messages_reach_a_reader_created_after_discovery():
     del reader, publisher
 
 
+def test_a_dropped_or_closed_camera_subscriber_leaves_the_domain():
+    """Node keeps listeners for the process's life; they must not keep the subscriber and its
+    readers (and the decoding of every frame) alive once it is dropped or closed: a process
+    that deploys many times (a benchmark) otherwise slows with every deployment."""
+    from robots.ros2.camera import CameraPublisher, CameraSubscriber, CameraTopics
+
+    domain = 100 + (os.getpid() + 7 * next(_DOMAINS)) % 120
+    publisher = CameraPublisher(Node(domain), CameraTopics(), np.eye(4))
+
+    def matched() -> int:
+        return len(publisher.colour.get_matched_subscriptions())
+
+    def wait_for(n: int) -> int:
+        deadline = time.monotonic() + 5.0
+        while matched() != n and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return matched()
+
+    subscribers = [CameraSubscriber(Node(domain), CameraTopics()) for _ in range(3)]
+    assert wait_for(3) == 3
+    subscribers.pop().close()
+    assert wait_for(2) == 2
+    subscribers.clear()  # dropped without close
+    assert wait_for(0) == 0
+
+
 def test_connect_fails_clearly_without_a_driver():
     from robots.ros2.arm import ArmDisconnected, Ros2Arm
 
