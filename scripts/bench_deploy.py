@@ -207,6 +207,10 @@ def main() -> None:
                         finally:
                             truth, row["dds_cell_refused"] = stop_cell(cell, stats)
                         ok = bool(truth) and all(holds(g, truth, geometry) for g in goals)
+                        if not ok and report.get("success"):
+                            # Claimed but denied: what the camera saw last next to where the cubes are.
+                            row["dds_perceived"] = {o["name"]: o["position"] for o in report.get("perceived", [])}
+                            row["dds_truth"] = {n: [round(float(v), 4) for v in p] for n, p in truth.items()}
                     row[mode] = bool(ok)
                     row[f"{mode}_claimed"] = bool(report["success"])
                     row[f"{mode}_reason"] = None if ok else report.get("reason")
