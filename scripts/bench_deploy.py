@@ -84,9 +84,10 @@ def start_cell(
     )
 
 
-def stop_cell(cell: subprocess.Popen, stats: Path) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """Stop the cell; its cubes' true final positions (world frame, m) and the commands it
-    refused, by rule (a refused command leaves the arm behind the commanded motion)."""
+def stop_cell(cell: subprocess.Popen, stats: Path) -> tuple[dict[str, np.ndarray], dict[str, int], int]:
+    """Stop the cell; its cubes' true final positions (world frame, m), the commands it
+    refused, by rule (a refused command leaves the arm behind the commanded motion), and its
+    exit status (no positions when it died without writing them: the run counts as failed)."""
     cell.send_signal(signal.SIGTERM)
     try:
         cell.wait(timeout=30)
@@ -94,10 +95,11 @@ def stop_cell(cell: subprocess.Popen, stats: Path) -> tuple[dict[str, np.ndarray
         cell.kill()
         cell.wait()
     if not stats.exists():
-        return {}, {}
+        return {}, {}, cell.returncode
     summary = json.loads(stats.read_text())
     stats.unlink()
-    return {n: np.asarray(p) for n, p in summary.get("objects", {}).items()}, dict(summary.get("rejected", {}))
+    objects = {n: np.asarray(p) for n, p in summary.get("objects", {}).items()}
+    return objects, dict(summary.get("rejected", {})), cell.returncode
 
 
 def _latency(rows: list[dict]) -> dict | None:
@@ -205,9 +207,12 @@ def main() -> None:
                         except ConfigError as exc:  # e.g. the cell's camera silent at start: a failed run
                             report = {"success": False, "reason": f"refused before moving: {exc}"}
                         finally:
-                            truth, row["dds_cell_refused"] = stop_cell(cell, stats)
+                            truth, row["dds_cell_refused"], exit_status = stop_cell(cell, stats)
                         ok = bool(truth) and all(holds(g, truth, geometry) for g in goals)
-                        if not ok and report.get("success"):
+                        if not truth:  # the cell died: nothing to check the claim against
+                            row["dds_cell_exit"] = exit_status
+                            report = {**report, "reason": f"the stand-in cell exited {exit_status} without its state"}
+                        elif not ok and report.get("success"):
                             # Claimed but denied: what the camera saw last next to where the cubes are.
                             row["dds_perceived"] = {o["name"]: o["position"] for o in report.get("perceived", [])}
                             row["dds_truth"] = {n: [round(float(v), 4) for v in p] for n, p in truth.items()}
@@ -240,6 +245,7 @@ def main() -> None:
         "seconds_per_run": {m: round(float(np.mean([r[f"{m}_seconds"] for r in rows])), 1) for m in args.modes},
         "camera_to_estimate_ms": _latency(rows),
         "cell_refused_commands": sum(sum(r.get("dds_cell_refused", {}).values()) for r in rows),
+        "cell_deaths": sum("dds_cell_exit" in r for r in rows),
         "wall_clock_s": round(time.perf_counter() - started),
         "rows": rows,
     }

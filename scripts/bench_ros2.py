@@ -122,7 +122,7 @@ def bench_malformed(domain: int, rounds: int, tmp: Path) -> dict:
     from cyclonedds.core import Policy, Qos
     from cyclonedds.util import duration
 
-    from robots.ros2.dds import Node, wait_for_match
+    from robots.ros2.dds import Node, take, wait_for_match
     from robots.ros2.malformed import malformed_gripper_commands, malformed_trajectories
     from robots.ros2.messages import Float64MultiArray, JointState, JointTrajectory
 
@@ -142,7 +142,7 @@ def bench_malformed(domain: int, rounds: int, tmp: Path) -> dict:
     assert wait_for_match(traj_writer) and wait_for_match(grip_writer)
     cases = [(traj_writer, k, v) for k, v in malformed_trajectories(arm.description.joint_names, q0).items()]
     cases += [(grip_writer, k, v) for k, v in malformed_gripper_commands(arm.description.gripper.max_width).items()]
-    monitor.take(N=100000)  # drop what arrived before the flood
+    take(monitor, 100000)  # drop what arrived before the flood
     start = time.monotonic()
     sent = 0
     for _ in range(rounds):
@@ -152,7 +152,7 @@ def bench_malformed(domain: int, rounds: int, tmp: Path) -> dict:
             time.sleep(0.003)  # the driver's command QoS keeps the last 10; a real flood would lose some
     time.sleep(0.5)
     elapsed = time.monotonic() - start
-    received = len([s for s in monitor.take(N=100000) if getattr(s, "name", None) is not None])
+    received = len(take(monitor, 100000))
     q1 = arm.get_observation().joint_positions
     summary = stop_stand_in(driver, stats)
     rate = received / elapsed
@@ -232,7 +232,7 @@ def bench_reconnect(domain: int, trials: int, tmp: Path) -> dict:
 
     from robots.robot import RobotAction
     from robots.ros2.arm import ArmDisconnected
-    from robots.ros2.dds import Node
+    from robots.ros2.dds import Node, take
     from robots.ros2.messages import JointState, JointTrajectory
 
     driver = start_stand_in(domain, tmp / "reconnect.json")
@@ -254,15 +254,15 @@ def bench_reconnect(domain: int, trials: int, tmp: Path) -> dict:
         driver.kill()
         driver.wait()
         time.sleep(0.3)  # the last state goes stale (0.2 s)
-        spy.take(N=100000)
-        states.take(N=100000)  # the dead driver's last states
+        take(spy, 100000)
+        take(states, 100000)  # the dead driver's last states
         refused = 0
         restart = time.monotonic()
         driver = start_stand_in(domain, tmp / "reconnect.json")
         first_state = None
         reconnected = None
         while time.monotonic() - restart < 60:
-            if first_state is None and [s for s in states.take(N=1000) if getattr(s, "name", None) is not None]:
+            if first_state is None and take(states, 1000):
                 first_state = time.monotonic()
             try:
                 arm.send_action(RobotAction(joint_positions=q))
@@ -272,7 +272,7 @@ def bench_reconnect(domain: int, trials: int, tmp: Path) -> dict:
                 refused += 1
                 time.sleep(0.02)
         # Everything the spy saw before reconnecting was sent while disconnected.
-        leaked = len([s for s in spy.take(N=100000) if getattr(s, "joint_names", None) is not None]) - 1
+        leaked = len(take(spy, 100000)) - 1
         first_state = first_state or reconnected
         rows.append(
             {
