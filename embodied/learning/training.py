@@ -138,9 +138,11 @@ def measure_normalization(cfg: DictConfig, episodes: int, seed: int) -> tuple[li
 
 
 def build_model(cfg: DictConfig, env: Any, device: str, normalization: tuple[list[float], list[float]] | None):
-    """A fresh SB3 model (HER replay) from the algo and skill configs."""
-    from stable_baselines3 import HerReplayBuffer
+    """A fresh SB3 model (HER replay, n-step returns when ``algo.her.n_steps`` > 1) from the
+    algo and skill configs."""
+    from embodied.learning.replay import NStepHerReplayBuffer
 
+    kwargs = {**section(cfg, "algo.kwargs"), **dict(cfg.skill.get("algo_kwargs") or {})}
     algo_cls = algorithms()[cfg.algo.name]
     policy_kwargs = dict(section(cfg, "algo.policy"))
     if cfg.algo.residual:
@@ -154,13 +156,14 @@ def build_model(cfg: DictConfig, env: Any, device: str, normalization: tuple[lis
     return algo_cls(
         policy,
         env,
-        replay_buffer_class=HerReplayBuffer,
-        replay_buffer_kwargs=section(cfg, "algo.her"),
+        replay_buffer_class=NStepHerReplayBuffer,
+        # The buffer discounts its n-step returns with the algorithm's own gamma.
+        replay_buffer_kwargs={**section(cfg, "algo.her"), "gamma": float(kwargs.get("gamma", 0.99))},
         policy_kwargs=policy_kwargs,
         seed=int(cfg.seed),
         device=device,
         verbose=0,
-        **{**section(cfg, "algo.kwargs"), **dict(cfg.skill.get("algo_kwargs") or {})},
+        **kwargs,
     )
 
 
