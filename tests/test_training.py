@@ -299,3 +299,26 @@ def test_interrupted_training_resumes_to_its_total(tmp_path, kill):
     rows = list(csv.DictReader((run / "logs" / "progress.csv").open()))
     steps = [int(r["time/total_timesteps"]) for r in rows if r.get("time/total_timesteps")]
     assert len(rows) > len(rows_before) and steps[0] <= saved < steps[-1]  # earlier rows kept, new ones after
+
+
+def test_train_with_n_step_returns_uses_them(tmp_path):
+    """`algo.her.n_steps` reaches the replay buffer through `embodied train`: the saved buffer
+    samples n-step discounts (gamma**m, m <= n), and the run completes."""
+    import pickle
+
+    run_dir = tmp_path / "nstep"
+    args = ["train", "skill=reach", "algo.her.n_steps=3", f"run_dir={run_dir}", *TINY]
+    assert main([*args, "total_steps=150", "eval.video_episodes=0"]) == 0
+    with open(run_dir / "last_replay_buffer.pkl", "rb") as f:
+        buffer = pickle.load(f)
+    assert buffer.n_steps == 3
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from embodied.learning.envs import make_env
+
+    buffer.set_env(DummyVecEnv([lambda: make_env(skill_config("reach"))]))
+    gamma = load_config("train", ["skill=reach"]).algo.kwargs.gamma
+    discounts = buffer.sample(64).discounts.numpy().ravel()
+    allowed = np.array([gamma**m for m in (1, 2, 3)])
+    assert np.isclose(discounts[:, None], allowed[None, :]).any(axis=1).all()
+    assert np.isclose(discounts, gamma**3).mean() > 0.5  # most transitions have 3 steps left
