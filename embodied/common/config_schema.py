@@ -276,6 +276,28 @@ class Skill(_Section):
         return task
 
 
+class Her(_Section):
+    """``algo.her``: hindsight relabelling and the critic's n-step returns (the replay buffer,
+    :mod:`embodied.learning.replay`)."""
+
+    n_sampled_goal: StrictInt = Field(ge=0, le=64, description="relabelled goals per real transition")
+    goal_selection_strategy: Literal["future", "final", "episode"] = Field(description="future | final | episode")
+    n_steps: StrictInt = Field(1, ge=1, le=1000, description="env steps summed into each critic target (1: plain HER)")
+
+
+class AlgoKwargs(_Section):
+    """``algo.kwargs``: only the keys our code reads besides the algorithm are checked here."""
+
+    gamma: float = Field(0.99, gt=0.0, le=1.0, description="discount per env step")
+
+
+class Algo(_Section):
+    """``configs/algo/``."""
+
+    her: Her
+    kwargs: AlgoKwargs = Field(default_factory=AlgoKwargs)
+
+
 class Train(_Section):
     """``configs/train.yaml``."""
 
@@ -291,6 +313,7 @@ class Train(_Section):
     run_dir: str | None = Field(None, description="output folder (null: runs/train/<skill>/<date>-<time>-seed<N>)")
     video_camera: CameraConfig | None = None
     skill: Skill
+    algo: Algo
     randomization: RandomizationConfig
 
     _run_dir = field_validator("run_dir")(classmethod(lambda cls, v: _writable_dir(v)))
