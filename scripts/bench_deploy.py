@@ -22,9 +22,10 @@ writes runs/bench/deploy-<robot>.json.
 Under actuation delay (issue: skills that survive real latency), ``--delay-periods D`` runs
 ``sim``/``camera`` under the default randomisation with the delay fixed at D control periods
 (``randomize=true randomization.delay=[D,D]``) and has the stand-in cell draw the same
-physics for the seed (``randomize=true``: friction, masses, damping, gain) and hold every
-trajectory back D periods (``actuation_delay``), so the rows compare the same delay and the
-same physics (the simulation's jitter, lag and noise the stand-in does not model):
+physics and actuation channel for the seed (``randomize=true``: friction, masses, damping,
+gain, and the jitter and set-point lag) and hold every trajectory back D periods
+(``actuation_delay``), so the rows compare the same delay, jitter, lag and physics (the
+simulation's action noise and observation delay the stand-in does not model):
 
     python scripts/bench_deploy.py --instructions 20 --seeds 0 --modes sim dds --delay-periods 3
 """
@@ -84,10 +85,11 @@ def start_cell(
     )
 
 
-def stop_cell(cell: subprocess.Popen, stats: Path) -> tuple[dict[str, np.ndarray], dict[str, int], int]:
+def stop_cell(cell: subprocess.Popen, stats: Path) -> tuple[dict[str, np.ndarray], dict[str, int], int, dict]:
     """Stop the cell; its cubes' true final positions (world frame, m), the commands it
-    refused, by rule (a refused command leaves the arm behind the commanded motion), and its
-    exit status (no positions when it died without writing them: the run counts as failed)."""
+    refused, by rule (a refused command leaves the arm behind the commanded motion), its
+    exit status (no positions when it died without writing them: the run counts as failed)
+    and its actuation channel (delay, jitter, lag, stale commands dropped)."""
     cell.send_signal(signal.SIGTERM)
     try:
         cell.wait(timeout=30)
@@ -95,11 +97,11 @@ def stop_cell(cell: subprocess.Popen, stats: Path) -> tuple[dict[str, np.ndarray
         cell.kill()
         cell.wait()
     if not stats.exists():
-        return {}, {}, cell.returncode
+        return {}, {}, cell.returncode, {}
     summary = json.loads(stats.read_text())
     stats.unlink()
     objects = {n: np.asarray(p) for n, p in summary.get("objects", {}).items()}
-    return objects, dict(summary.get("rejected", {})), cell.returncode
+    return objects, dict(summary.get("rejected", {})), cell.returncode, dict(summary.get("actuation", {}))
 
 
 def _latency(rows: list[dict]) -> dict | None:
@@ -207,7 +209,9 @@ def main() -> None:
                         except ConfigError as exc:  # e.g. the cell's camera silent at start: a failed run
                             report = {"success": False, "reason": f"refused before moving: {exc}"}
                         finally:
-                            truth, row["dds_cell_refused"], exit_status = stop_cell(cell, stats)
+                            truth, row["dds_cell_refused"], exit_status, row["dds_cell_actuation"] = stop_cell(
+                                cell, stats
+                            )
                         ok = bool(truth) and all(holds(g, truth, geometry) for g in goals)
                         if not truth:  # the cell died: nothing to check the claim against
                             row["dds_cell_exit"] = exit_status

@@ -187,3 +187,86 @@ class ActuatedArm(RobotWrapper):
             ee_velocity=obs.ee_velocity + n[3:6],
             gripper_width=float(obs.gripper_width + n[6]),
         )
+
+
+class TimedCommands:
+    """The same command channel for a driver that runs on the clock (the stand-in cell,
+    :class:`sims.fake_arm.FakeArm`): commands are whole messages with arrival times in s.
+
+    Each message is held back ``delay`` s, and with probability ``jitter`` one ``period``
+    more. Of the messages due at a tick only the newest is handed over, and one sent before a
+    message already handed over is stale: the others are dropped, as :class:`Actuation` drops
+    them (latest wins, as on a ROS 2 topic whose reader keeps the last sample).
+
+    Args:
+        delay: s between a message arriving and the driver acting on it (>= 0).
+        jitter: probability that a message is one ``period`` later still (0..1).
+        period: the skills' control period, s.
+        rng: the jitter's draws.
+    """
+
+    def __init__(self, delay: float, jitter: float, period: float, rng: np.random.Generator) -> None:
+        if delay < 0 or not 0.0 <= jitter <= 1.0 or period <= 0:
+            raise ValueError(f"need delay >= 0, 0 <= jitter <= 1, period > 0; got {delay}, {jitter}, {period}")
+        self.delay, self.jitter, self.period = float(delay), float(jitter), float(period)
+        self._rng = rng
+        self._held: list[tuple[float, int, Any]] = []  # (due, sent order, message)
+        self._sent = 0
+        self._handed = -1  # sent order of the newest message handed over
+        self.dropped = 0
+        """Messages dropped as stale (overtaken by a later one)."""
+
+    @property
+    def passthrough(self) -> bool:
+        """True when every message is handed over the moment it arrives."""
+        return self.delay == 0 and self.jitter == 0
+
+    def push(self, now: float, messages: list[Any]) -> None:
+        """Messages that arrived at ``now`` (s, monotonic), in the order they were sent."""
+        for msg in messages:
+            late = self.period if self.jitter > 0 and self._rng.random() < self.jitter else 0.0
+            self._held.append((now + self.delay + late, self._sent, msg))
+            self._sent += 1
+
+    def due(self, now: float) -> list[Any]:
+        """The message the driver acts on at ``now`` (a list of at most one): the newest of
+        those due, if nothing newer was handed over before; the others are dropped."""
+        ready = [h for h in self._held if h[0] <= now]
+        if not ready:
+            return []
+        self._held = [h for h in self._held if h[0] > now]
+        _, order, msg = max(ready, key=lambda h: h[1])
+        stale = order < self._handed
+        self.dropped += len(ready) - (0 if stale else 1)
+        if stale:
+            return []
+        self._handed = order
+        return [msg]
+
+
+class SetpointLag:
+    """A first-order lag on a position set-point, time constant ``tau`` s (0: none).
+
+    Filtering the position is filtering the velocity it implies (the filter is linear), so
+    this is :class:`Actuation`'s lag on the commanded displacement for a driver that takes
+    joint positions: a real controller's trajectory interpolation, smoothing each move.
+    """
+
+    def __init__(self, tau: float) -> None:
+        if tau < 0:
+            raise ValueError(f"lag must be >= 0 s, got {tau}")
+        self.tau = float(tau)
+        self._value: np.ndarray | None = None
+
+    def reset(self, value: np.ndarray) -> None:
+        """Jump to ``value`` (a hold, an e-stop): nothing left to catch up on."""
+        self._value = np.asarray(value, dtype=np.float64).copy()
+
+    def __call__(self, target: np.ndarray, dt: float) -> np.ndarray:
+        """The set-point after ``dt`` s more of following ``target``."""
+        target = np.asarray(target, dtype=np.float64)
+        if self.tau == 0 or self._value is None:
+            self._value = target.copy()
+        elif dt > 0:
+            self._value = self._value + (1.0 - math.exp(-dt / self.tau)) * (target - self._value)
+        return self._value.copy()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -89,7 +89,13 @@ class FakeArm:
         randomization: draw the cell's physics (friction, cube masses and damping, joint
             damping, actuator gain) from these ranges (``RandomizationConfig`` or dict), with
             the generator ``embodied run randomize=true`` uses for the same seed; None: nominal.
-            The actuation part of the draw is not used: ``actuation_delay`` sets the delay.
+            Of the draw's actuation channel the cell applies the jitter and the lag (unless
+            given below); ``actuation_delay`` sets the delay, and the action noise and
+            observation delay are not modelled.
+        jitter: probability that a trajectory arrives one control period later still
+            (:class:`sims.actuation.TimedCommands`); None: the draw's when randomised, else 0.
+        lag: time constant of a first-order lag on the joint set-point, s (a controller's
+            trajectory interpolation, :class:`sims.actuation.SetpointLag`); None: as ``jitter``.
     """
 
     def __init__(
@@ -108,7 +114,10 @@ class FakeArm:
         hide: Sequence[str] = (),
         actuation_delay: float = 0.0,
         randomization=None,  # noqa: ANN001
+        jitter: float | None = None,
+        lag: float | None = None,
     ) -> None:
+        from sims.actuation import SetpointLag, TimedCommands
         from sims.randomization import RandomizationConfig, draw_episode, scene_rng
         from sims.world import TabletopWorld
 
@@ -127,7 +136,6 @@ class FakeArm:
         if not 0.0 <= actuation_delay <= 1.0:
             raise ValueError(f"actuation_delay must be within 0..1 s, got {actuation_delay}")
         self.actuation_delay = float(actuation_delay)
-        self._delayed: deque = deque()  # (due, trajectory message) while an actuation delay holds them
         names = [c.name for c in from_mapping(SceneConfig, scene).cubes]
         unknown = sorted(set(hide) - set(names))
         if unknown:
@@ -143,6 +151,22 @@ class FakeArm:
             self.physics = draw_episode(
                 from_mapping(RandomizationConfig, randomization), self.world, scene_rng(0 if seed is None else seed)
             )
+        # The rest of the actuation channel: the draw's when randomised (as `embodied run
+        # randomize=true` applies it), unless given; the delay is always actuation_delay.
+        self.jitter = float(jitter if jitter is not None else self.physics.jitter if self.physics else 0.0)
+        self.lag = float(lag if lag is not None else self.physics.lag if self.physics else 0.0)
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValueError(f"jitter must be within 0..1, got {self.jitter}")
+        if not 0.0 <= self.lag <= 1.0:
+            raise ValueError(f"lag must be within 0..1 s, got {self.lag}")
+        self._commands = TimedCommands(
+            self.actuation_delay,
+            self.jitter,
+            self.description.control_period,
+            np.random.default_rng([0 if seed is None else seed, 0x717]),
+        )
+        self._lag = SetpointLag(self.lag)
+        self._last_step: float | None = None
         self.arm = self.world.robot
         d = self.description
         self.joint_names = d.joint_names
@@ -176,6 +200,8 @@ class FakeArm:
         )
         q = self.arm.get_observation().joint_positions
         self._hold = q.copy()
+        self._setpoint = q.copy()  # what the arm's joints are commanded to now (after the lag)
+        self._lag.reset(q)
         self._simulated_until: float | None = None  # the wall time up to which the arm's physics ran
         self._trajectory: list[tuple[float, list[float]]] = []
         self._start_q = q.copy()
@@ -183,6 +209,17 @@ class FakeArm:
         self._last_command = -math.inf
         self._holding = True
         self._last_publish: float | None = None
+
+    @property
+    def setpoint(self) -> np.ndarray:
+        """The joint positions the arm is commanded to now (rad): the trajectory's
+        interpolation, or the hold, after the set-point lag."""
+        return self._setpoint.copy()
+
+    @property
+    def stale_dropped(self) -> int:
+        """Trajectories dropped because a later one reached the driver first (jitter)."""
+        return self._commands.dropped
 
     # -- commands ------------------------------------------------------------------------
     def _apply_estop(self, now: float) -> None:
@@ -193,6 +230,7 @@ class FakeArm:
         if stop and not self.estopped:
             self._hold = self.arm.get_observation().joint_positions.copy()
             self._holding, self._trajectory, self.estopped = True, [], True
+            self._lag.reset(self._hold)  # a stop is immediate: no interpolation left to run out
             self.stats.estops += 1
             self.stats.estop_delays.append(time.monotonic() - arrived)
             print("fake-arm: e-stop latched: holding", file=sys.stderr, flush=True)
@@ -216,12 +254,10 @@ class FakeArm:
 
     def _take_commands(self, now: float) -> None:
         messages = take(self.trajectory_reader)
-        if self.actuation_delay > 0:
-            # A slow arm: commands reach the controller only after the actuation delay.
-            self._delayed.extend((now + self.actuation_delay, m) for m in messages)
-            messages = []
-            while self._delayed and self._delayed[0][0] <= now:
-                messages.append(self._delayed.popleft()[1])
+        if not self._commands.passthrough:
+            # A slow arm: commands reach the controller only after the delay (and jitter).
+            self._commands.push(now, messages)
+            messages = self._commands.due(now)
         refuse = None
         if messages:
             if self.estopped:
@@ -269,7 +305,7 @@ class FakeArm:
                 ):
                     self.stats.rejected["gripper"] += 1
                     continue
-                self.arm.command(self._target(now), data[0])
+                self.arm.command(self._setpoint, data[0])
                 self._last_command = now
 
     def _target(self, now: float) -> np.ndarray:
@@ -293,9 +329,13 @@ class FakeArm:
             # cmd_timeout: no fresh command, so stop where the arm is and hold there.
             self._hold = self.arm.get_observation().joint_positions.copy()
             self._holding = True
+            self._lag.reset(self._hold)
             self.stats.holds += 1
             self.stats.hold_delays.append(now - self._last_command)
-        self.arm.command(self._target(now))
+        dt = 0.0 if self._last_step is None else now - self._last_step
+        self._last_step = now
+        self._setpoint = self._lag(self._target(now), dt)
+        self.arm.command(self._setpoint)
         # A real arm moves in real time even when its driver's host is late: simulate the
         # periods that have passed since the last tick (up to half a second after a stall;
         # dropping them left the arm behind its commands and tripped the motion check).

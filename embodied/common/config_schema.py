@@ -245,6 +245,10 @@ class FakeArm(_Section):
     seed: Seed = Field(ge=0, le=2**32 - 1, description="places the simulated cubes of the stand-in cell")
     hide: list[str] = Field(default_factory=list, description="cube names the stand-in cell leaves out")
     actuation_delay: float = Field(0.0, ge=0.0, le=1.0, description="s from a trajectory arriving to executing it")
+    jitter: float | None = Field(
+        None, ge=0.0, le=1.0, description="probability a trajectory is one period later; null: the draw's or 0"
+    )
+    lag: float | None = Field(None, ge=0.0, le=1.0, description="set-point lag time constant, s; null: the draw's or 0")
     randomize: StrictBool = Field(False, description="draw the cell's physics from configs/randomization")
     randomization: RandomizationConfig | None = None
     dds: Dds

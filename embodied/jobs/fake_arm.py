@@ -20,7 +20,8 @@ from pathlib import Path
 
 CONFIG = "fake_arm"
 ACTUATION_DRAW = ("delay", "jitter", "lag", "action_noise", "observation_delay")
-"""Parts of a randomisation draw the stand-in does not use (its ``actuation_delay`` stands for them)."""
+"""Parts of a randomisation draw that are the actuation channel, reported under ``actuation``
+(the cell applies the jitter and lag; ``actuation_delay`` is its delay)."""
 
 
 def camera_topics(cfg):  # noqa: ANN001, ANN201 (robots.ros2.camera.CameraTopics | None)
@@ -46,6 +47,8 @@ OPTIONS = (
     "seed",
     "hide",
     "actuation_delay",
+    "jitter",
+    "lag",
     "randomize",
     "rate",
     "command_timeout",
@@ -86,6 +89,8 @@ def main(args: argparse.Namespace) -> int:
             hide=list(cfg.hide),
             actuation_delay=float(cfg.actuation_delay),
             randomization=section(cfg, "randomization") if cfg.randomize else None,
+            jitter=cfg.jitter,
+            lag=cfg.lag,
         )
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(str(exc)) from exc
@@ -126,6 +131,12 @@ def main(args: argparse.Namespace) -> int:
             "physics": None
             if arm.physics is None
             else {k: v for k, v in asdict(arm.physics).items() if k not in ACTUATION_DRAW},
+            "actuation": {
+                "delay": arm.actuation_delay,
+                "jitter": arm.jitter,
+                "lag": round(arm.lag, 4),
+                "stale_dropped": arm.stale_dropped,
+            },
             "seconds": round(time.monotonic() - st.started, 3),
             # where the cell's cubes really are (ground truth a real cell lacks), for benchmarks
             "objects": {n: [round(float(v), 5) for v in p] for n, p in arm.world.scene.object_positions().items()},

@@ -1,0 +1,139 @@
+"""The stand-in cell's actuation channel: delay and jitter in seconds, a lagged set-point,
+and both applied by `embodied fake-arm` to trajectories that arrive over DDS."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+import pytest
+
+from sims.actuation import SetpointLag, TimedCommands
+
+
+def _timed(delay: float, jitter: float = 0.0, seed: int = 0) -> TimedCommands:
+    return TimedCommands(delay, jitter, 0.04, np.random.default_rng(seed))
+
+
+def test_timed_commands_wait_their_delay():
+    channel = _timed(0.08)
+    channel.push(1.0, ["a", "b"])
+    assert channel.due(1.07) == []
+    assert channel.due(1.08) == ["b"]  # latest wins: the older one is dropped
+    assert channel.dropped == 1 and channel.due(2.0) == []
+    assert _timed(0.0).passthrough and not _timed(0.04).passthrough and not _timed(0.0, 0.1).passthrough
+
+
+def test_jitter_delays_some_messages_one_period_and_an_overtaken_one_is_dropped():
+    channel = _timed(0.04, jitter=0.5, seed=3)
+    handed = []
+    for k in range(400):  # one message per 40 ms period, as a deployment sends them
+        now = 0.04 * k
+        channel.push(now, [k])
+        got = channel.due(now + 1e-9)
+        handed.extend(got)
+    # Nothing runs backwards and nothing is handed twice ...
+    assert handed == sorted(handed) and len(set(handed)) == len(handed)
+    # ... about jitter/2 of the messages are late and overtaken by the next one (dropped).
+    assert 0.15 < channel.dropped / 400 < 0.35, channel.dropped
+    steady = _timed(0.04)
+    for k in range(50):
+        steady.push(0.04 * k, [k])
+        steady.due(0.04 * k + 1e-9)
+    assert steady.dropped == 0
+
+
+def test_set_point_lag_is_first_order_and_a_reset_jumps():
+    lag = SetpointLag(0.06)
+    lag.reset(np.zeros(2))
+    target = np.array([1.0, -2.0])
+    out = [lag(target, 0.01) for _ in range(6)]  # 60 ms = one time constant
+    np.testing.assert_allclose(out[-1], target * (1 - math.exp(-1.0)), rtol=1e-9)
+    assert 0 < out[0][0] < out[-1][0] < 1.0
+    lag.reset(target)
+    np.testing.assert_allclose(lag(np.zeros(2), 0.0), target)  # no time passed: no motion
+    np.testing.assert_allclose(SetpointLag(0.0)(target, 0.01), target)  # no lag: the target
+
+
+def test_bad_channel_settings_are_refused():
+    with pytest.raises(ValueError, match="jitter"):
+        _timed(0.0, jitter=1.5)
+    with pytest.raises(ValueError, match="lag"):
+        SetpointLag(-0.1)
+
+
+def test_the_stand_in_holds_a_trajectory_back_and_then_follows_it_with_its_lag():
+    """A trajectory written over DDS to the stand-in cell (in this process, a synthetic clock):
+    nothing moves during the actuation delay, then the joint set-point follows the
+    interpolated trajectory through a first-order lag instead of stepping onto it."""
+    from robots.ros2.dds import COMMAND_QOS, Node, wait_for_match
+    from robots.ros2.messages import Duration, Header, JointTrajectory, JointTrajectoryPoint, Time
+    from sims.fake_arm import FakeArm
+
+    domain = 100 + (os.getpid() + 7) % 120
+    cells = {
+        lag: FakeArm(
+            "panda", domain=domain, seed=0, estop_topic=None, command_timeout=5.0, actuation_delay=0.08, lag=lag
+        )
+        for lag in (0.0, 0.05)
+    }
+    node = Node(domain)
+    try:
+        writer = node.writer(cells[0.0].description.ros2.command_topic, JointTrajectory, COMMAND_QOS)
+        assert wait_for_match(writer)
+        deadline = time.monotonic() + 5
+        while len(writer.get_matched_subscriptions()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        q0 = cells[0.0].setpoint
+        goal = q0.copy()
+        goal[0] += 0.1
+        writer.write(
+            JointTrajectory(
+                header=Header(stamp=Time(0, 0)),
+                joint_names=list(cells[0.0].description.joint_names),
+                points=[
+                    JointTrajectoryPoint(positions=[float(v) for v in goal], time_from_start=Duration.from_seconds(0.2))
+                ],
+            )
+        )
+        time.sleep(0.3)  # delivered to both readers
+        traces = {}
+        for lag, cell in cells.items():
+            t0 = 100.0
+            trace = []
+            for k in range(41):  # 0..0.4 s at 100 Hz
+                cell.step(t0 + 0.01 * k)
+                trace.append(cell.setpoint[0] - q0[0])
+            traces[lag] = np.array(trace)
+            assert cell.stats.accepted == 1
+            assert cell.lag == lag and cell.jitter == 0.0
+        plain, lagged = traces[0.0], traces[0.05]
+        assert np.all(np.abs(plain[:8]) < 1e-9) and np.all(np.abs(lagged[:8]) < 1e-9)  # within the 80 ms delay
+        # Without lag the set-point is the interpolation: 0.1 rad over the 0.2 s after the delay.
+        assert plain[18] == pytest.approx(0.1 * 0.1 / 0.2, abs=2e-3)  # from the measured joints
+        assert plain[28] == pytest.approx(0.1, abs=1e-9)
+        # With it, always behind, and converging: a ramp's lag is tau * slope = 0.025 rad.
+        assert np.all(lagged[9:] < plain[9:])
+        assert plain[28] - lagged[28] == pytest.approx(0.05 * 0.5, rel=0.3)
+        assert 0.09 < lagged[40] < 0.1
+    finally:
+        for cell in cells.values():
+            cell.close()
+
+
+def test_a_randomised_stand_in_applies_its_draws_jitter_and_lag():
+    from sims.fake_arm import FakeArm
+
+    domain = 100 + (os.getpid() + 11) % 120
+    cell = FakeArm("panda", domain=domain, seed=4, estop_topic=None, randomization={"lag": [0.02, 0.06], "jitter": 0.2})
+    nominal = FakeArm("panda", domain=domain, seed=4, estop_topic=None)
+    given = FakeArm("panda", domain=domain, seed=4, estop_topic=None, randomization={}, jitter=0.0, lag=0.0)
+    try:
+        assert cell.jitter == 0.2 and cell.lag == cell.physics.lag and 0.02 <= cell.lag <= 0.06
+        assert nominal.jitter == 0.0 and nominal.lag == 0.0
+        assert given.jitter == 0.0 and given.lag == 0.0  # given values win over the draw
+    finally:
+        for c in (cell, nominal, given):
+            c.close()
