@@ -80,8 +80,9 @@ class FakeArm:
         estop_topic: the operator e-stop topic (None: not subscribed).
         seed: places the cell's simulated cubes (None: the world's first placement).
         hide: cube names the cell leaves out.
-        actuation_delay: seconds between a trajectory arriving and the arm starting on it (a
-            slow driver or network; ``sims.actuation`` models the same in training).
+        actuation_delay: seconds between a trajectory or gripper command arriving and the arm
+            starting on it (a slow driver or network; ``sims.actuation`` models the same in
+            training, where the gripper is part of the delayed action).
         scene: the cell's table and cubes (``SceneConfig`` or dict).
         camera: the cell camera's pose, optics, ``rate`` and depth noise (``CameraConfig`` or dict).
         camera_topics: where to publish the camera (None: no camera), a
@@ -159,11 +160,11 @@ class FakeArm:
             raise ValueError(f"jitter must be within 0..1, got {self.jitter}")
         if not 0.0 <= self.lag <= 1.0:
             raise ValueError(f"lag must be within 0..1 s, got {self.lag}")
-        self._commands = TimedCommands(
-            self.actuation_delay,
-            self.jitter,
-            self.description.control_period,
-            np.random.default_rng([0 if seed is None else seed, 0x717]),
+        # Trajectories and gripper commands go through the same delay and jitter (in training
+        # the gripper is part of the delayed action too), each topic latest-wins on its own.
+        rng = np.random.default_rng([0 if seed is None else seed, 0x717])
+        self._commands, self._gripper_commands = (
+            TimedCommands(self.actuation_delay, self.jitter, self.description.control_period, rng) for _ in range(2)
         )
         self._lag = SetpointLag(self.lag)
         self._last_step: float | None = None
@@ -219,7 +220,7 @@ class FakeArm:
     @property
     def stale_dropped(self) -> int:
         """Trajectories dropped because a later one reached the driver first (jitter)."""
-        return self._commands.dropped
+        return self._commands.dropped + self._gripper_commands.dropped
 
     # -- commands ------------------------------------------------------------------------
     def _apply_estop(self, now: float) -> None:
@@ -293,7 +294,11 @@ class FakeArm:
             self._last_command = now
             self._holding = False
         if self.gripper_reader is not None:
-            for msg in take(self.gripper_reader):
+            grips = take(self.gripper_reader)
+            if not self._gripper_commands.passthrough:
+                self._gripper_commands.push(now, grips)
+                grips = self._gripper_commands.due(now)
+            for msg in grips:
                 if self.estopped:
                     self.stats.rejected["estop"] += 1
                     continue

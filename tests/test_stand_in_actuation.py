@@ -65,11 +65,12 @@ def test_bad_channel_settings_are_refused():
 
 
 def test_the_stand_in_holds_a_trajectory_back_and_then_follows_it_with_its_lag():
-    """A trajectory written over DDS to the stand-in cell (in this process, a synthetic clock):
-    nothing moves during the actuation delay, then the joint set-point follows the
-    interpolated trajectory through a first-order lag instead of stepping onto it."""
-    from robots.ros2.dds import COMMAND_QOS, Node, wait_for_match
-    from robots.ros2.messages import Duration, Header, JointTrajectory, JointTrajectoryPoint, Time
+    """A trajectory and a gripper command written over DDS to the stand-in cell (in this
+    process, a synthetic clock): nothing moves during the actuation delay, fingers included,
+    then the joint set-point follows the interpolated trajectory through a first-order lag
+    instead of stepping onto it."""
+    from robots.ros2.dds import COMMAND_QOS, Node
+    from robots.ros2.messages import Duration, Float64MultiArray, Header, JointTrajectory, JointTrajectoryPoint, Time
     from sims.fake_arm import FakeArm
 
     domain = 100 + (os.getpid() + 7) % 120
@@ -81,11 +82,15 @@ def test_the_stand_in_holds_a_trajectory_back_and_then_follows_it_with_its_lag()
     }
     node = Node(domain)
     try:
-        writer = node.writer(cells[0.0].description.ros2.command_topic, JointTrajectory, COMMAND_QOS)
-        assert wait_for_match(writer)
+        spec = cells[0.0].description.ros2
+        writer = node.writer(spec.command_topic, JointTrajectory, COMMAND_QOS)
+        gripper = node.writer(spec.gripper_topic, Float64MultiArray, COMMAND_QOS)
         deadline = time.monotonic() + 5
-        while len(writer.get_matched_subscriptions()) < 2 and time.monotonic() < deadline:
+        while time.monotonic() < deadline and (
+            len(writer.get_matched_subscriptions()) < 2 or len(gripper.get_matched_subscriptions()) < 2
+        ):
             time.sleep(0.01)
+        width0 = cells[0.0].arm.get_observation().gripper_width
         q0 = cells[0.0].setpoint
         goal = q0.copy()
         goal[0] += 0.1
@@ -98,6 +103,7 @@ def test_the_stand_in_holds_a_trajectory_back_and_then_follows_it_with_its_lag()
                 ],
             )
         )
+        gripper.write(Float64MultiArray(data=[0.01]))
         time.sleep(0.3)  # delivered to both readers
         traces = {}
         for lag, cell in cells.items():
@@ -106,7 +112,10 @@ def test_the_stand_in_holds_a_trajectory_back_and_then_follows_it_with_its_lag()
             for k in range(41):  # 0..0.4 s at 100 Hz
                 cell.step(t0 + 0.01 * k)
                 trace.append(cell.setpoint[0] - q0[0])
+                if k == 7:  # the last tick inside the delay: the fingers have not moved either
+                    assert abs(cell.arm.get_observation().gripper_width - width0) < 1e-4
             traces[lag] = np.array(trace)
+            assert cell.arm.get_observation().gripper_width < width0 - 0.01
             assert cell.stats.accepted == 1
             assert cell.lag == lag and cell.jitter == 0.0
         plain, lagged = traces[0.0], traces[0.05]
