@@ -90,13 +90,14 @@ class FakeArm:
         randomization: draw the cell's physics (friction, cube masses and damping, joint
             damping, actuator gain) from these ranges (``RandomizationConfig`` or dict), with
             the generator ``embodied run randomize=true`` uses for the same seed; None: nominal.
-            Of the draw's actuation channel the cell applies the jitter and the lag (unless
-            given below); ``actuation_delay`` sets the delay, and the action noise and
-            observation delay are not modelled.
+            Of the draw's actuation channel the cell applies the jitter (unless given below);
+            ``actuation_delay`` sets the delay; the lag is its own interpolation (see ``lag``),
+            and the action noise and observation delay are not modelled.
         jitter: probability that a trajectory arrives one control period later still
             (:class:`sims.actuation.TimedCommands`); None: the draw's when randomised, else 0.
         lag: time constant of a first-order lag on the joint set-point, s (a controller's
-            trajectory interpolation, :class:`sims.actuation.SetpointLag`); None: as ``jitter``.
+            trajectory interpolation, :class:`sims.actuation.SetpointLag`) on top of the
+            interpolation from the measured joints; None: 0.
     """
 
     def __init__(
@@ -152,10 +153,14 @@ class FakeArm:
             self.physics = draw_episode(
                 from_mapping(RandomizationConfig, randomization), self.world, scene_rng(0 if seed is None else seed)
             )
-        # The rest of the actuation channel: the draw's when randomised (as `embodied run
-        # randomize=true` applies it), unless given; the delay is always actuation_delay.
+        # The rest of the actuation channel: the draw's jitter when randomised (as `embodied run
+        # randomize=true` applies it), unless given; the delay is always actuation_delay. The
+        # draw's lag is not applied: each trajectory is interpolated from the measured joints
+        # over its period, which already smooths the commanded motion as the simulation's lag
+        # does; a set-point lag on top counted it twice (measured: stacking over DDS at 3
+        # periods failed 5 of 12 with it, docs/sim-to-real.md). ``lag=`` adds it on purpose.
         self.jitter = float(jitter if jitter is not None else self.physics.jitter if self.physics else 0.0)
-        self.lag = float(lag if lag is not None else self.physics.lag if self.physics else 0.0)
+        self.lag = float(lag if lag is not None else 0.0)
         if not 0.0 <= self.jitter <= 1.0:
             raise ValueError(f"jitter must be within 0..1, got {self.jitter}")
         if not 0.0 <= self.lag <= 1.0:

@@ -132,17 +132,19 @@ def test_the_stand_in_holds_a_trajectory_back_and_then_follows_it_with_its_lag()
             cell.close()
 
 
-def test_a_randomised_stand_in_applies_its_draws_jitter_and_lag():
+def test_a_randomised_stand_in_applies_its_draws_jitter_but_a_lag_only_when_given():
     from sims.fake_arm import FakeArm
 
     domain = 100 + (os.getpid() + 11) % 120
     cell = FakeArm("panda", domain=domain, seed=4, estop_topic=None, randomization={"lag": [0.02, 0.06], "jitter": 0.2})
     nominal = FakeArm("panda", domain=domain, seed=4, estop_topic=None)
-    given = FakeArm("panda", domain=domain, seed=4, estop_topic=None, randomization={}, jitter=0.0, lag=0.0)
+    given = FakeArm("panda", domain=domain, seed=4, estop_topic=None, randomization={}, jitter=0.0, lag=0.03)
     try:
-        assert cell.jitter == 0.2 and cell.lag == cell.physics.lag and 0.02 <= cell.lag <= 0.06
+        assert cell.jitter == 0.2 and 0.02 <= cell.physics.lag <= 0.06
+        # Its interpolation from the measured joints is its lag; the draw's is not added.
+        assert cell.lag == 0.0
         assert nominal.jitter == 0.0 and nominal.lag == 0.0
-        assert given.jitter == 0.0 and given.lag == 0.0  # given values win over the draw
+        assert given.jitter == 0.0 and given.lag == 0.03  # given values win over the draw
     finally:
         for c in (cell, nominal, given):
             c.close()

@@ -248,7 +248,7 @@ class FakeArm(_Section):
     jitter: float | None = Field(
         None, ge=0.0, le=1.0, description="probability a trajectory is one period later; null: the draw's or 0"
     )
-    lag: float | None = Field(None, ge=0.0, le=1.0, description="set-point lag time constant, s; null: the draw's or 0")
+    lag: float | None = Field(None, ge=0.0, le=1.0, description="set-point lag time constant, s; null: none")
     randomize: StrictBool = Field(False, description="draw the cell's physics from configs/randomization")
     randomization: RandomizationConfig | None = None
     dds: Dds
