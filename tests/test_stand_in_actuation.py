@@ -73,7 +73,9 @@ def test_the_stand_in_holds_a_trajectory_back_and_then_follows_it_with_its_lag()
     from robots.ros2.messages import Duration, Float64MultiArray, Header, JointTrajectory, JointTrajectoryPoint, Time
     from sims.fake_arm import FakeArm
 
-    domain = 100 + (os.getpid() + 7) % 120
+    # A domain no other test uses: a command-topic writer left in this process by another
+    # test on the same domain would make the cells refuse everything (two commanders).
+    domain = 221 + os.getpid() % 10
     cells = {
         lag: FakeArm(
             "panda", domain=domain, seed=0, estop_topic=None, command_timeout=5.0, actuation_delay=0.08, lag=lag
@@ -104,7 +106,10 @@ def test_the_stand_in_holds_a_trajectory_back_and_then_follows_it_with_its_lag()
             )
         )
         gripper.write(Float64MultiArray(data=[0.01]))
-        time.sleep(0.3)  # delivered to both readers
+        deadline = time.monotonic() + 5
+        readers = [r for c in cells.values() for r in (c.trajectory_reader, c.gripper_reader)]
+        while time.monotonic() < deadline and not all(r.read(N=1) for r in readers):
+            time.sleep(0.01)  # read() leaves the samples for the cells to take
         traces = {}
         for lag, cell in cells.items():
             t0 = 100.0
