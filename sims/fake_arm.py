@@ -93,7 +93,7 @@ class FakeArm:
             Of the draw's actuation channel the cell applies the jitter (unless given below);
             ``actuation_delay`` sets the delay; the lag is its own interpolation (see ``lag``),
             and the action noise and observation delay are not modelled.
-        jitter: probability that a trajectory arrives one control period later still
+        jitter: probability that a trajectory or gripper command arrives one control period later still
             (:class:`sims.actuation.TimedCommands`); None: the draw's when randomised, else 0.
         lag: time constant of a first-order lag on the joint set-point, s (a controller's
             trajectory interpolation, :class:`sims.actuation.SetpointLag`) on top of the
@@ -224,7 +224,7 @@ class FakeArm:
 
     @property
     def stale_dropped(self) -> int:
-        """Trajectories dropped because a later one reached the driver first (jitter)."""
+        """Trajectories and gripper commands dropped because a later one reached the driver first (jitter)."""
         return self._commands.dropped + self._gripper_commands.dropped
 
     # -- commands ------------------------------------------------------------------------

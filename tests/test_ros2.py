@@ -242,6 +242,29 @@ def test_the_stand_in_starts_on_commands_after_its_actuation_delay(fake_arm):
     assert summary["accepted"] >= 10 and not summary["rejected"]
 
 
+@pytest.mark.parametrize("fake_arm", [["randomize=true", "actuation_delay=0.08", "jitter=0.5"]], indirect=True)
+def test_the_stand_in_command_applies_its_jitter_and_reports_its_channel(fake_arm):
+    """`embodied fake-arm jitter=P` holds some commands a period longer, and of those due at
+    once executes the newest only: the dropped ones are counted in its statistics, next to the
+    channel it ran with (the delay given, no lag unless asked for) and the drawn physics."""
+    from robots.ros2.arm import Ros2Arm
+
+    domain, proc, stats = fake_arm
+    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
+    arm.connect()
+    start = arm.get_observation().ee_position
+    for _ in range(40):
+        arm.send_action(RobotAction(ee_delta=np.array([0.0, 0.0, -0.01])))
+    time.sleep(0.3)
+    moved = arm.get_observation().ee_position - start
+    summary = finish(proc, stats)
+    channel = summary["actuation"]
+    assert channel["delay"] == 0.08 and channel["jitter"] == 0.5 and channel["lag"] == 0.0, channel
+    assert channel["stale_dropped"] > 0 and summary["accepted"] >= 10, summary
+    assert summary["physics"] is not None and "friction_scale" in summary["physics"]
+    assert moved[2] < -0.05, moved
+
+
 def test_commands_keep_a_period_apart_when_the_loop_computes_unevenly(fake_arm):
     """A short computation after a long one must not send the next command early: each is a
     trajectory reaching its target one period ahead, and an early one asks the arm for up to

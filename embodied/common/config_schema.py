@@ -246,7 +246,7 @@ class FakeArm(_Section):
     hide: list[str] = Field(default_factory=list, description="cube names the stand-in cell leaves out")
     actuation_delay: float = Field(0.0, ge=0.0, le=1.0, description="s from a trajectory arriving to executing it")
     jitter: float | None = Field(
-        None, ge=0.0, le=1.0, description="probability a trajectory is one period later; null: the draw's or 0"
+        None, ge=0.0, le=1.0, description="probability a command is one period later; null: the draw's or 0"
     )
     lag: float | None = Field(None, ge=0.0, le=1.0, description="set-point lag time constant, s; null: none")
     randomize: StrictBool = Field(False, description="draw the cell's physics from configs/randomization")

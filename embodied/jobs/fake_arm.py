@@ -20,8 +20,9 @@ from pathlib import Path
 
 CONFIG = "fake_arm"
 ACTUATION_DRAW = ("delay", "jitter", "lag", "action_noise", "observation_delay")
-"""Parts of a randomisation draw that are the actuation channel, reported under ``actuation``
-(the cell applies the jitter and lag; ``actuation_delay`` is its delay)."""
+"""Parts of a randomisation draw that are the actuation channel, left out of ``physics``: the
+channel the cell ran with is reported under ``actuation`` (the draw's jitter unless
+``jitter=`` is given, ``actuation_delay`` as its delay, ``lag=`` only when given)."""
 
 
 def camera_topics(cfg):  # noqa: ANN001, ANN201 (robots.ros2.camera.CameraTopics | None)
