@@ -235,9 +235,12 @@ def test_the_stand_in_starts_on_commands_after_its_actuation_delay(fake_arm):
         arm.send_action(down)
     early = arm.get_observation().ee_position - start
     assert time.monotonic() - t0 < 0.3 and abs(early[2]) < 0.003, early
-    while time.monotonic() - t0 < 1.2:
+    # Each command aims 2 cm below the position it observed, and that lags the arm by the
+    # delay: the hand gains about 2 cm per 0.3 s, slower on a loaded machine (CI measured
+    # 4.9 cm after 1.2 s). Four delays of commands leave a wide margin over 3 cm.
+    while time.monotonic() - t0 < 1.5:
         arm.send_action(down)
-    assert arm.get_observation().ee_position[2] - start[2] < -0.05
+    assert arm.get_observation().ee_position[2] - start[2] < -0.03
     summary = finish(proc, stats)
     assert summary["accepted"] >= 10 and not summary["rejected"]
 
