@@ -77,6 +77,14 @@ class Ros2Spec(BaseModel):
     command: Literal["trajectory", "position"] = "trajectory"
     gripper_controller: str | None = None
     state_rate: float = Field(100.0, gt=0, description="Hz at which the driver publishes joint states")
+    late_commands: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="commands in a row that may reach the driver too late to run (a later one replaces them); "
+        "each trajectory is timed to stay within rated velocity from the target of any of the last "
+        "late_commands + 1 commands (2: one late command plus the last one unfinished when the next arrives)",
+    )
 
     @property
     def command_topic(self) -> str:

@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--skills", default="learned", choices=["learned", "scripted"])
     parser.add_argument("--cell", nargs="*", default=[], help="more fake-arm overrides, e.g. rate=100")
     parser.add_argument("--skip", type=int, default=0, help="start at this case of the selection (resume)")
+    parser.add_argument("--match", default=None, help="only the selected instructions containing this text (re-runs)")
     parser.add_argument("--out", default=None, help="default runs/bench/deploy-<robot>.json")
     args = parser.parse_args()
     logging.getLogger("embodied.safety").setLevel(logging.ERROR)
@@ -154,6 +155,10 @@ def main() -> None:
     suite = load_eval_suite("tabletop")
     step = max(1, len(suite) // args.instructions)
     cases = suite[::step][: args.instructions][args.skip :]
+    if args.match is not None:
+        cases = [c for c in cases if args.match in c["instruction"]]
+        if not cases:
+            parser.error(f"--match {args.match!r}: no selected instruction contains it")
     base = load_config("run", [f"skills={args.skills}", "video=false", f"robot={args.robot}"])
     simulated = []  # overrides of the sim and camera modes
     if args.delay_periods is not None:

@@ -292,6 +292,50 @@ def test_commands_keep_a_period_apart_when_the_loop_computes_unevenly(fake_arm):
     assert summary["accepted"] >= 25 and not summary["rejected"], summary["rejected"]
 
 
+@pytest.mark.parametrize("fake_arm", [["actuation_delay=0.08", "jitter=0.3"]], indirect=True)
+def test_late_commands_do_not_make_the_next_trajectory_too_fast(fake_arm):
+    """Jitter holds some commands a period longer, and one due together with the next is
+    replaced by it: the driver's set-point is then a command behind, and a trajectory timed
+    for one period would need up to twice the safety layer's speed, over rated. Each is timed
+    from the last ``late_commands + 1`` targets instead, so none is refused (one period:
+    10-39 of 60 refused, in runs of refusals while the set-point stayed behind)."""
+    from robots.ros2.arm import Ros2Arm
+    from robots.safety import SafetyLayer
+
+    domain, proc, stats = fake_arm
+    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
+    arm.connect()
+    layer = SafetyLayer(arm, arm.description)
+    home = arm.get_observation().joint_positions
+    far = home + np.array([0.8, 0.6, -0.8, -0.6, 0.8, 0.8, 0.8])
+    for k in range(60):  # the velocity limit binds out and back
+        layer.send_action(RobotAction(joint_positions=far if k < 40 else home))
+    summary = finish(proc, stats)
+    assert summary["actuation"]["stale_dropped"] > 5, summary["actuation"]
+    assert summary["accepted"] >= 30 and not summary["rejected"], summary["rejected"]
+
+
+def test_trajectories_take_longer_only_when_an_older_target_is_too_far_for_one_period():
+    from robots.ros2.arm import Ros2Arm
+
+    arm = Ros2Arm("panda")
+    d = arm.description
+    period, rated = d.control_period, d.max_velocities
+    half = 0.5 * rated * period  # the safety layer's largest step (velocity_scale 0.5)
+    q = np.zeros(d.n_joints)
+    assert arm.trajectory_time(q) == period  # nothing sent yet
+    for k in range(d.ros2.late_commands + 1):
+        arm._recent.append(q + k * half)
+    latest = d.ros2.late_commands * half
+    # The next half-rated step is three of them from the oldest target kept: 1.5 periods.
+    assert arm.trajectory_time(q + latest + half) == pytest.approx((d.ros2.late_commands + 1) * 0.5 * period)
+    assert arm.trajectory_time(q + latest) == pytest.approx(period)  # rated from the oldest: one period
+    arm._recent.clear()
+    for k in range(d.ros2.late_commands + 1):  # a slow motion: small steps are never slowed
+        arm._recent.append(q + 0.2 * k * half)
+    assert arm.trajectory_time(q + 0.2 * (d.ros2.late_commands + 1) * half) == period
+
+
 # The injecting writer is a second commander beside Ros2Arm's: let the stand-in accept two,
 # so that each message meets the validation rules (the writer count has its own test).
 @pytest.mark.parametrize("fake_arm", [["max_writers=2"]], indirect=True)

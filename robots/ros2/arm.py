@@ -2,11 +2,12 @@
 
 State comes from ``/joint_states`` (best-effort sensor QoS); commands go to the joint
 trajectory controller as one-point trajectories reaching the target one control period
-ahead (or to a forward position controller), reliably. End-effector commands are turned
-into joint targets with the description's kinematic model and the same IK as in simulation,
-so skills and the controller run unchanged. ``send_action`` paces the loop at the control
-period, as the simulated arm's physics step does, and never sends two commands less than a
-period apart.
+ahead, or later where reaching it sooner would need a joint faster than rated had the
+previous commands arrived too late to run (or to a forward position controller), reliably.
+End-effector commands are turned into joint targets with the description's kinematic model
+and the same IK as in simulation, so skills and the controller run unchanged.
+``send_action`` paces the loop at the control period, as the simulated arm's physics step
+does, and never sends two commands less than a period apart.
 
 Joint states are taken by a DDS listener the moment they arrive, and their age is measured
 from that moment: a state that sat unread in a queue while the driver died must not look
@@ -15,6 +16,7 @@ fresh (measured: polling at send time made a dead driver's last state look new).
 
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
@@ -78,6 +80,8 @@ class Ros2Arm(Robot):
         self._width_target = d.gripper.max_width
         self._next_tick = 0.0
         self._last_publish = -np.inf
+        # The targets of the last few trajectories: where the driver's set-point may still be.
+        self._recent: deque[np.ndarray] = deque(maxlen=d.ros2.late_commands + 1 if d.ros2 is not None else 1)
 
     # -- connection ----------------------------------------------------------------------
     @property
@@ -99,6 +103,7 @@ class Ros2Arm(Robot):
         self._gripper = (
             self._node.writer(spec.gripper_topic, Float64MultiArray, COMMAND_QOS) if spec.gripper_topic else None
         )
+        self._recent.clear()
         deadline = time.monotonic() + self.connect_timeout
         while time.monotonic() < deadline:
             if self._poll():
@@ -205,15 +210,37 @@ class Ros2Arm(Robot):
         self._pace()
         return RobotAction(joint_positions=targets, ee_delta=delta, gripper_width=self._width_target)
 
-    def _publish(self, targets: Sequence[float]) -> None:
+    def trajectory_time(self, targets: Sequence[float]) -> float:
+        """Seconds the trajectory to ``targets`` (rad) takes: one control period, or longer
+        where a joint would need more than its rated velocity to get there from any of the
+        last ``ros2.late_commands + 1`` targets sent.
+
+        A command that reaches the driver late is replaced by the next one when both are
+        due together (latest wins), so the driver's set-point may still be at an older
+        target, and the next trajectory then asks for two periods of motion in one. Under
+        the safety layer's half-rated steps that is rated speed, a hair over when the older
+        motion has not quite finished: a Franka reflex (the stand-in refuses it), and every
+        command after it is refused too while the set-point stays behind (measured: 14 in a
+        row, one latched e-stop). The longer time costs only while steps are near the
+        velocity limit (then up to half a period more lag: 1.5 periods for three half-rated
+        steps), and the next command replaces the trajectory a period later anyway.
+        """
         period = self.description.control_period
+        q = np.asarray(targets, dtype=np.float64)
+        rated = self.description.max_velocities
+        need = max((float(np.max(np.abs(q - old) / rated)) for old in self._recent), default=0.0)
+        return max(period, need)
+
+    def _publish(self, targets: Sequence[float]) -> None:
         if self.description.ros2.command == "trajectory":
+            duration = self.trajectory_time(targets)
+            self._recent.append(np.asarray(targets, dtype=np.float64))
             msg = JointTrajectory(
                 header=Header(stamp=Time(0, 0)),  # zero stamp: start now, as ros2_controllers reads it
                 joint_names=list(self.description.joint_names),
                 points=[
                     JointTrajectoryPoint(
-                        positions=[float(v) for v in targets], time_from_start=Duration.from_seconds(period)
+                        positions=[float(v) for v in targets], time_from_start=Duration.from_seconds(duration)
                     )
                 ],
             )
