@@ -14,6 +14,12 @@
 4. reconnect: the stand-in is killed and restarted while a client keeps trying to move; the
    client must send no motion while the driver is gone and move again within 2 s of the new
    driver's first joint state.
+5. timing (not in the default run): late commands. Through the safety layer, Ros2Arm drives
+   the stand-in out and back at the velocity limit while the stand-in delays every command
+   80 ms and ``--jitters`` of them a period more (latest wins). Side by side for
+   ``ros2.late_commands`` 0 (one-period trajectories) and the description's: commands the
+   stand-in refused for speed, and how far the measured joints trail the commanded ones once
+   moving (the cost of timing trajectories for late commands). ``--trials`` times each.
 
 Prints a table and writes runs/bench/ros2.json.
 """
@@ -55,7 +61,7 @@ for k in range(10**9):
 """
 
 
-def start_stand_in(domain: int, stats: Path, duration: float = 3600) -> subprocess.Popen:
+def start_stand_in(domain: int, stats: Path, duration: float = 3600, extra: tuple[str, ...] = ()) -> subprocess.Popen:
     return subprocess.Popen(
         [
             sys.executable,
@@ -65,6 +71,7 @@ def start_stand_in(domain: int, stats: Path, duration: float = 3600) -> subproce
             f"domain={domain}",
             f"duration={duration}",
             f"stats={stats}",
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -296,10 +303,62 @@ def bench_reconnect(domain: int, trials: int, tmp: Path) -> dict:
     }
 
 
+def bench_timing(domain: int, trials: int, jitters: list[float], tmp: Path) -> dict:
+    from robots.description import load_description
+    from robots.robot import RobotAction
+    from robots.ros2.arm import Ros2Arm
+    from robots.safety import SafetyLayer
+
+    shipped = load_description("panda")
+    step = shipped.max_velocities * 0.5 * shipped.control_period  # the safety layer's largest joint step
+    rows = []
+    for jitter in jitters:
+        for late in sorted({0, shipped.ros2.late_commands}):
+            description = shipped.model_copy(update={"ros2": shipped.ros2.model_copy(update={"late_commands": late})})
+            refused, trail = [], []
+            for trial in range(trials):
+                stats = tmp / "timing.json"
+                extra = ("actuation_delay=0.08", f"jitter={jitter}", "cell_camera.enabled=false")
+                driver = start_stand_in(domain, stats, duration=120, extra=extra)
+                arm = Ros2Arm(description, domain=domain, connect_timeout=30.0)
+                arm.connect()
+                layer = SafetyLayer(arm, description)
+                home = arm.get_observation().joint_positions
+                far = home + np.array([0.8, 0.6, -0.8, -0.6, 0.8, 0.8, 0.8])
+                behind = []
+                for k in range(60):  # the velocity limit binds out (40 commands) and back
+                    sent = layer.send_action(RobotAction(joint_positions=far if k < 40 else home))
+                    if 10 <= k < 25:  # moving at the limit, before it slows down near `far`
+                        gap = np.abs(sent.joint_positions - arm.get_observation().joint_positions) / step
+                        behind.append(float(np.max(gap)))
+                arm.disconnect()
+                summary = stop_stand_in(driver, stats)
+                refused.append(int(summary["rejected"].get("velocity", 0)))
+                trail.append(float(np.mean(behind)))
+                print(f"\rtiming jitter {jitter} late_commands {late}: trial {trial + 1}/{trials}", end="", flush=True)
+            print()
+            rows.append(
+                {
+                    "jitter": jitter,
+                    "late_commands": late,
+                    "commands": 60 * trials,
+                    "refused_for_speed": sum(refused),
+                    "trials_with_refusals": sum(r > 0 for r in refused),
+                    "trail_steps": round(float(np.mean(trail)), 2),
+                }
+            )
+    return {
+        "rows": rows,
+        "trail_steps_means": "measured joints behind the commanded target, in half-rated joint steps (one per period)",
+        "passed": all(r["refused_for_speed"] == 0 for r in rows if r["late_commands"] == shipped.ros2.late_commands),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["watchdog", "malformed", "safety", "reconnect"], nargs="+")
-    parser.add_argument("--trials", type=int, default=100, help="watchdog trials")
+    parser.add_argument("--only", choices=["watchdog", "malformed", "safety", "reconnect", "timing"], nargs="+")
+    parser.add_argument("--trials", type=int, default=100, help="watchdog trials (timing: 5 unless given)")
+    parser.add_argument("--jitters", type=float, nargs="+", default=[0.0, 0.1, 0.3], help="timing: stand-in jitters")
     parser.add_argument("--rounds", type=int, default=60, help="rounds over the 18 malformed categories")
     parser.add_argument("--reconnects", type=int, default=5)
     parser.add_argument("--safety-actions", type=int, default=10000)
@@ -318,6 +377,9 @@ def main() -> None:
                 results[part] = bench_malformed(args.domain + k, args.rounds, tmp)
             elif part == "safety":
                 results[part] = bench_safety(args.safety_actions)
+            elif part == "timing":
+                trials = args.trials if "--trials" in sys.argv else 5
+                results[part] = bench_timing(args.domain + k, trials, args.jitters, tmp)
             else:
                 results[part] = bench_reconnect(args.domain + k, args.reconnects, tmp)
             results[part]["seconds"] = round(time.perf_counter() - t0, 1)
@@ -350,6 +412,13 @@ def main() -> None:
             f"| reconnect after the stand-in restarts | worst {r['worst_seconds_from_first_state']} s after its first "
             f"state, {r['motion_sent_while_disconnected']} motions sent while disconnected | {r['passed']} |"
         )
+    if "timing" in results:
+        for r in results["timing"]["rows"]:
+            print(
+                f"| jitter {r['jitter']}, late_commands {r['late_commands']} | {r['refused_for_speed']} of "
+                f"{r['commands']} commands refused for speed ({r['trials_with_refusals']} trials), joints "
+                f"{r['trail_steps']} steps behind the commands | - |"
+            )
     print(f"wrote {out}")
 
 

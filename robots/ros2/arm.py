@@ -222,8 +222,8 @@ class Ros2Arm(Robot):
         motion has not quite finished: a Franka reflex (the stand-in refuses it), and every
         command after it is refused too while the set-point stays behind (measured: 14 in a
         row, one latched e-stop). The longer time costs only while steps are near the
-        velocity limit (then up to half a period more lag: 1.5 periods for three half-rated
-        steps), and the next command replaces the trajectory a period later anyway.
+        velocity limit (then 1.5 periods for three half-rated steps; measured, about one
+        period more lag: ``scripts/bench_ros2.py --only timing``).
         """
         period = self.description.control_period
         q = np.asarray(targets, dtype=np.float64)
