@@ -12,8 +12,9 @@ over-estimates of actions the prior never took, and success fell from 93 % to 40
 an offline actor to its data (Fujimoto & Gu 2021): the actor loss gains
 ``prior_weight * mean|Q| * mean(r**2)``, where ``r`` in [-1, 1] is the deterministic residual.
 Scaling by ``mean|Q|`` makes the weight independent of the reward scale; the residual moves
-only where the critic's advantage outweighs the penalty. With ``prior_weight=0`` (the
-default) the update is exactly stable-baselines3's SAC.
+only where the critic's advantage outweighs the penalty. :class:`ResidualTQC` has the same
+anchor. With ``prior_weight=0`` (the default) the update is exactly stable-baselines3's SAC
+(sb3-contrib's TQC).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 from sb3_contrib import TQC
+from sb3_contrib.common.utils import quantile_huber_loss
 from stable_baselines3 import SAC
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
@@ -47,26 +49,27 @@ class _DelayedActor:
             group["lr"] *= scale
 
 
-class ResidualSAC(_DelayedActor, SAC):
-    """``stable_baselines3.SAC`` with a critic burn-in, a scaled actor learning rate and an
-    optional pull of the residual toward zero (``prior_weight``, see the module docstring)."""
+class _AnchoredResidual(_DelayedActor):
+    """Mixin: the off-policy update (critic, temperature, actor, Polyak) with the prior anchor
+    on the actor (see the module docstring); the critic's loss and its value of the actor's
+    action come from the algorithm (:meth:`_critic_loss`, :meth:`_q_pi`)."""
 
-    def __init__(
-        self,
-        *args: Any,
-        actor_delay: int = 0,
-        actor_lr_scale: float = 1.0,
-        prior_weight: float = 0.0,
-        **kwargs: Any,
-    ) -> None:
-        self._init_delay(actor_delay, actor_lr_scale)
+    prior_weight: float
+
+    def _init_anchor(self, prior_weight: float) -> None:
         if prior_weight < 0:
             raise ValueError(f"prior_weight must be >= 0, got {prior_weight}")
         self.prior_weight = prior_weight
-        super().__init__(*args, **kwargs)
+
+    def _critic_loss(self, batch: Any, discounts: Any, ent_coef: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _q_pi(self, observations: Any, actions: torch.Tensor) -> torch.Tensor:
+        """The critic's value of ``actions``: (B, 1)."""
+        raise NotImplementedError
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        """SAC's update (critic, temperature, actor, Polyak) plus the prior anchor on the actor."""
+        """The algorithm's update plus the prior anchor on the actor."""
         if self.prior_weight == 0 or self.use_sde:
             return super().train(gradient_steps, batch_size)
         self.policy.set_training_mode(True)
@@ -88,17 +91,12 @@ class ResidualSAC(_DelayedActor, SAC):
                 self.ent_coef_optimizer.step()
             else:
                 ent_coef = self.ent_coef_tensor
-            with torch.no_grad():
-                next_actions, next_log_prob = self.actor.action_log_prob(batch.next_observations)
-                next_q = torch.cat(self.critic_target(batch.next_observations, next_actions), dim=1)
-                next_q = next_q.min(dim=1, keepdim=True).values - ent_coef * next_log_prob.reshape(-1, 1)
-                target_q = batch.rewards + (1 - batch.dones) * discounts * next_q
-            critic_loss = 0.5 * sum(F.mse_loss(q, target_q) for q in self.critic(batch.observations, batch.actions))
+            critic_loss = self._critic_loss(batch, discounts, ent_coef)
             self.critic.optimizer.zero_grad()
             critic_loss.backward()
             self.critic.optimizer.step()
 
-            q_pi = torch.cat(self.critic(batch.observations, actions_pi), dim=1).min(dim=1, keepdim=True).values
+            q_pi = self._q_pi(batch.observations, actions_pi)
             mean_actions, _, _ = self.actor.get_action_dist_params(batch.observations)
             residual_sq = torch.tanh(mean_actions).pow(2).mean()
             anchor = self.prior_weight * q_pi.abs().mean().detach() * residual_sq
@@ -122,12 +120,68 @@ class ResidualSAC(_DelayedActor, SAC):
             self.logger.record(f"train/{key}", float(np.mean(values)))
 
 
-class ResidualTQC(_DelayedActor, TQC):
-    """``sb3_contrib.TQC`` with a critic burn-in and a scaled actor learning rate."""
+class ResidualSAC(_AnchoredResidual, SAC):
+    """``stable_baselines3.SAC`` with a critic burn-in, a scaled actor learning rate and an
+    optional pull of the residual toward zero (``prior_weight``, see the module docstring)."""
 
-    def __init__(self, *args: Any, actor_delay: int = 0, actor_lr_scale: float = 1.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        actor_delay: int = 0,
+        actor_lr_scale: float = 1.0,
+        prior_weight: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
         self._init_delay(actor_delay, actor_lr_scale)
+        self._init_anchor(prior_weight)
         super().__init__(*args, **kwargs)
+
+    def _critic_loss(self, batch: Any, discounts: Any, ent_coef: torch.Tensor) -> torch.Tensor:
+        """Clipped double-Q: the smaller of the two target critics."""
+        with torch.no_grad():
+            next_actions, next_log_prob = self.actor.action_log_prob(batch.next_observations)
+            next_q = torch.cat(self.critic_target(batch.next_observations, next_actions), dim=1)
+            next_q = next_q.min(dim=1, keepdim=True).values - ent_coef * next_log_prob.reshape(-1, 1)
+            target_q = batch.rewards + (1 - batch.dones) * discounts * next_q
+        return 0.5 * sum(F.mse_loss(q, target_q) for q in self.critic(batch.observations, batch.actions))
+
+    def _q_pi(self, observations: Any, actions: torch.Tensor) -> torch.Tensor:
+        return torch.cat(self.critic(observations, actions), dim=1).min(dim=1, keepdim=True).values
+
+
+class ResidualTQC(_AnchoredResidual, TQC):
+    """``sb3_contrib.TQC`` with a critic burn-in, a scaled actor learning rate and the same
+    optional prior anchor as :class:`ResidualSAC`. TQC's critics are distributions of
+    quantiles whose top ones are dropped from the target (Kuznetsov et al. 2020): less
+    over-estimation of actions the prior never took, which is what the anchor guards against."""
+
+    def __init__(
+        self,
+        *args: Any,
+        actor_delay: int = 0,
+        actor_lr_scale: float = 1.0,
+        prior_weight: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        self._init_delay(actor_delay, actor_lr_scale)
+        self._init_anchor(prior_weight)
+        super().__init__(*args, **kwargs)
+
+    def _critic_loss(self, batch: Any, discounts: Any, ent_coef: torch.Tensor) -> torch.Tensor:
+        """Quantile Huber loss against the target's quantiles, the top ones of each net dropped."""
+        n = batch.rewards.shape[0]
+        with torch.no_grad():
+            next_actions, next_log_prob = self.actor.action_log_prob(batch.next_observations)
+            next_quantiles = self.critic_target(batch.next_observations, next_actions)
+            kept = self.critic.quantiles_total - self.top_quantiles_to_drop_per_net * self.critic.n_critics
+            next_quantiles = torch.sort(next_quantiles.reshape(n, -1)).values[:, :kept]
+            target = next_quantiles - ent_coef * next_log_prob.reshape(-1, 1)
+            target = (batch.rewards + (1 - batch.dones) * discounts * target).unsqueeze(1)
+        current = self.critic(batch.observations, batch.actions)
+        return quantile_huber_loss(current, target, sum_over_quantiles=False)
+
+    def _q_pi(self, observations: Any, actions: torch.Tensor) -> torch.Tensor:
+        return self.critic(observations, actions).mean(dim=2).mean(dim=1, keepdim=True)
 
 
 ALGORITHMS = {"sac": ResidualSAC, "tqc": ResidualTQC}
