@@ -196,15 +196,17 @@ def test_the_prior_anchor_runs_and_logs_the_residual(push_run):
     assert "train/residual" in header
 
 
-@pytest.mark.parametrize("weight", [2.0, 0.0])
-def test_tqc_takes_the_prior_anchor_too(tmp_path, weight):
+@pytest.mark.parametrize(
+    ("weight", "prior", "anchored"), [(2.0, "reach", True), (0.0, "reach", False), (2.0, "none", False)]
+)
+def test_tqc_takes_the_prior_anchor_too(tmp_path, weight, prior, anchored):
     """algo=tqc trains through the same anchored update (the residual is logged) with
-    prior_weight > 0, and is sb3-contrib's own TQC update with 0."""
+    prior_weight > 0, and is sb3-contrib's own TQC update with 0, or with no prior to anchor to."""
     run_dir = tmp_path / "tqc"
-    args = ["train", "skill=reach", "algo=tqc", f"algo.kwargs.prior_weight={weight}", f"run_dir={run_dir}", *TINY]
-    assert main([*args, "eval.video_episodes=0"]) == 0
+    args = ["train", "skill=reach", "algo=tqc", f"algo.kwargs.prior_weight={weight}", f"skill.prior.kind={prior}"]
+    assert main([*args, f"run_dir={run_dir}", *TINY, "eval.video_episodes=0"]) == 0
     header = (run_dir / "logs" / "progress.csv").read_text().splitlines()[0].split(",")
-    assert "train/critic_loss" in header and ("train/residual" in header) == (weight > 0)
+    assert "train/critic_loss" in header and ("train/residual" in header) == anchored
 
 
 def test_train_under_randomization_records_it(tmp_path):

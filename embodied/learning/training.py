@@ -144,6 +144,10 @@ def build_model(cfg: DictConfig, env: Any, device: str, normalization: tuple[lis
 
     kwargs = {**section(cfg, "algo.kwargs"), **dict(cfg.skill.get("algo_kwargs") or {})}
     algo_cls = algorithms()[cfg.algo.name]
+    prior = OmegaConf.select(cfg, "skill.prior.kind", default="none")
+    if "prior_weight" in kwargs and (not cfg.algo.residual or prior == "none"):
+        # Without a prior the "residual" is the whole action: the anchor would pull it to zero.
+        kwargs["prior_weight"] = 0.0
     policy_kwargs = dict(section(cfg, "algo.policy"))
     if cfg.algo.residual:
         policy = POLICIES[cfg.algo.name]
