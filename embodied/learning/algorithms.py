@@ -56,10 +56,19 @@ class _AnchoredResidual(_DelayedActor):
 
     prior_weight: float
 
-    def _init_anchor(self, prior_weight: float) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        actor_delay: int = 0,
+        actor_lr_scale: float = 1.0,
+        prior_weight: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        self._init_delay(actor_delay, actor_lr_scale)
         if prior_weight < 0:
             raise ValueError(f"prior_weight must be >= 0, got {prior_weight}")
         self.prior_weight = prior_weight
+        super().__init__(*args, **kwargs)
 
     def _critic_loss(self, batch: Any, discounts: Any, ent_coef: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -124,18 +133,6 @@ class ResidualSAC(_AnchoredResidual, SAC):
     """``stable_baselines3.SAC`` with a critic burn-in, a scaled actor learning rate and an
     optional pull of the residual toward zero (``prior_weight``, see the module docstring)."""
 
-    def __init__(
-        self,
-        *args: Any,
-        actor_delay: int = 0,
-        actor_lr_scale: float = 1.0,
-        prior_weight: float = 0.0,
-        **kwargs: Any,
-    ) -> None:
-        self._init_delay(actor_delay, actor_lr_scale)
-        self._init_anchor(prior_weight)
-        super().__init__(*args, **kwargs)
-
     def _critic_loss(self, batch: Any, discounts: Any, ent_coef: torch.Tensor) -> torch.Tensor:
         """Clipped double-Q: the smaller of the two target critics."""
         with torch.no_grad():
@@ -154,18 +151,6 @@ class ResidualTQC(_AnchoredResidual, TQC):
     optional prior anchor as :class:`ResidualSAC`. TQC's critics are distributions of
     quantiles whose top ones are dropped from the target (Kuznetsov et al. 2020): less
     over-estimation of actions the prior never took, which is what the anchor guards against."""
-
-    def __init__(
-        self,
-        *args: Any,
-        actor_delay: int = 0,
-        actor_lr_scale: float = 1.0,
-        prior_weight: float = 0.0,
-        **kwargs: Any,
-    ) -> None:
-        self._init_delay(actor_delay, actor_lr_scale)
-        self._init_anchor(prior_weight)
-        super().__init__(*args, **kwargs)
 
     def _critic_loss(self, batch: Any, discounts: Any, ent_coef: torch.Tensor) -> torch.Tensor:
         """Quantile Huber loss against the target's quantiles, the top ones of each net dropped."""
