@@ -286,7 +286,9 @@ def test_commands_keep_a_period_apart_when_the_loop_computes_unevenly(fake_arm):
     for k in range(30):  # the safety layer's velocity limit binds on every step
         time.sleep(0.9 * period if k % 2 else 0.0)  # uneven work between commands
         layer.send_action(RobotAction(joint_positions=far))
-        sent.append(time.monotonic())
+        # When each command went out, as Ros2Arm stamped it right after the write (a clock read
+        # after send_action returns carries the scheduler's noise: 36 ms apart under CPU load).
+        sent.append(arm._last_publish)
     assert min(np.diff(sent)) >= 0.95 * period
     summary = finish(proc, stats)
     assert summary["accepted"] >= 25 and not summary["rejected"], summary["rejected"]
