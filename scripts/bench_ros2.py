@@ -19,7 +19,7 @@
    80 ms and ``--jitters`` of them a period more (latest wins). Side by side for
    ``ros2.late_commands`` 0 (one-period trajectories) and the description's: commands the
    stand-in refused for speed, and how far the measured joints trail the commanded ones once
-   moving (the cost of timing trajectories for late commands). ``--trials`` times each.
+   moving (the cost of timing trajectories for late commands). ``--timing-trials`` times each.
 
 Prints a table and writes runs/bench/ros2.json.
 """
@@ -357,7 +357,8 @@ def bench_timing(domain: int, trials: int, jitters: list[float], tmp: Path) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=["watchdog", "malformed", "safety", "reconnect", "timing"], nargs="+")
-    parser.add_argument("--trials", type=int, default=100, help="watchdog trials (timing: 5 unless given)")
+    parser.add_argument("--trials", type=int, default=100, help="watchdog trials")
+    parser.add_argument("--timing-trials", type=int, default=10, help="timing trials per jitter and setting")
     parser.add_argument("--jitters", type=float, nargs="+", default=[0.0, 0.1, 0.3], help="timing: stand-in jitters")
     parser.add_argument("--rounds", type=int, default=60, help="rounds over the 18 malformed categories")
     parser.add_argument("--reconnects", type=int, default=5)
@@ -378,8 +379,7 @@ def main() -> None:
             elif part == "safety":
                 results[part] = bench_safety(args.safety_actions)
             elif part == "timing":
-                trials = args.trials if "--trials" in sys.argv else 5
-                results[part] = bench_timing(args.domain + k, trials, args.jitters, tmp)
+                results[part] = bench_timing(args.domain + k, args.timing_trials, args.jitters, tmp)
             else:
                 results[part] = bench_reconnect(args.domain + k, args.reconnects, tmp)
             results[part]["seconds"] = round(time.perf_counter() - t0, 1)

@@ -200,6 +200,15 @@ def fake_arm(tmp_path, request):
         proc.wait(timeout=10)
 
 
+def connected(domain: int):  # noqa: ANN201 (Ros2Arm)
+    """Ros2Arm for the Panda, connected to the test's stand-in on ``domain``."""
+    from robots.ros2.arm import Ros2Arm
+
+    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
+    arm.connect()
+    return arm
+
+
 def finish(proc, stats) -> dict:
     proc.terminate()
     proc.wait(timeout=10)
@@ -207,11 +216,9 @@ def finish(proc, stats) -> dict:
 
 
 def test_ros2_arm_moves_the_stand_in_over_dds(fake_arm):
-    from robots.ros2.arm import Ros2Arm
 
     domain, proc, stats = fake_arm
-    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
-    arm.connect()
+    arm = connected(domain)
     start = arm.get_observation().ee_position
     for _ in range(25):
         arm.send_action(RobotAction(ee_delta=np.array([0.0, 0.0, -0.02])))
@@ -223,11 +230,9 @@ def test_ros2_arm_moves_the_stand_in_over_dds(fake_arm):
 
 @pytest.mark.parametrize("fake_arm", [["actuation_delay=0.3"]], indirect=True)
 def test_the_stand_in_starts_on_commands_after_its_actuation_delay(fake_arm):
-    from robots.ros2.arm import Ros2Arm
 
     domain, proc, stats = fake_arm
-    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
-    arm.connect()
+    arm = connected(domain)
     start = arm.get_observation().ee_position
     t0 = time.monotonic()
     down = RobotAction(ee_delta=np.array([0.0, 0.0, -0.02]))
@@ -250,11 +255,9 @@ def test_the_stand_in_command_applies_its_jitter_and_reports_its_channel(fake_ar
     """`embodied fake-arm jitter=P` holds some commands a period longer, and of those due at
     once executes the newest only: the dropped ones are counted in its statistics, next to the
     channel it ran with (the delay given, no lag unless asked for) and the drawn physics."""
-    from robots.ros2.arm import Ros2Arm
 
     domain, proc, stats = fake_arm
-    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
-    arm.connect()
+    arm = connected(domain)
     start = arm.get_observation().ee_position
     for _ in range(40):
         arm.send_action(RobotAction(ee_delta=np.array([0.0, 0.0, -0.01])))
@@ -273,12 +276,10 @@ def test_commands_keep_a_period_apart_when_the_loop_computes_unevenly(fake_arm):
     trajectory reaching its target one period ahead, and an early one asks the arm for up to
     twice the speed the safety layer allowed (the stand-in refuses it, as a Franka reflex would,
     and the arm falls behind the commanded motion)."""
-    from robots.ros2.arm import Ros2Arm
     from robots.safety import SafetyLayer
 
     domain, proc, stats = fake_arm
-    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
-    arm.connect()
+    arm = connected(domain)
     layer = SafetyLayer(arm, arm.description)
     period = arm.description.control_period
     far = arm.get_observation().joint_positions + np.array([0.8, 0.6, -0.8, -0.6, 0.8, 0.8, 0.8])
@@ -301,12 +302,10 @@ def test_late_commands_do_not_make_the_next_trajectory_too_fast(fake_arm):
     for one period would need up to twice the safety layer's speed, over rated. Each is timed
     from the last ``late_commands + 1`` targets instead, so none is refused (one period:
     10-39 of 60 refused, in runs of refusals while the set-point stayed behind)."""
-    from robots.ros2.arm import Ros2Arm
     from robots.safety import SafetyLayer
 
     domain, proc, stats = fake_arm
-    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
-    arm.connect()
+    arm = connected(domain)
     layer = SafetyLayer(arm, arm.description)
     home = arm.get_observation().joint_positions
     far = home + np.array([0.8, 0.6, -0.8, -0.6, 0.8, 0.8, 0.8])
@@ -342,12 +341,10 @@ def test_trajectories_take_longer_only_when_an_older_target_is_too_far_for_one_p
 # so that each message meets the validation rules (the writer count has its own test).
 @pytest.mark.parametrize("fake_arm", [["max_writers=2"]], indirect=True)
 def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(fake_arm):
-    from robots.ros2.arm import Ros2Arm
     from robots.ros2.messages import JointTrajectory
 
     domain, proc, stats = fake_arm
-    arm = Ros2Arm("panda", domain=domain, connect_timeout=15.0)
-    arm.connect()
+    arm = connected(domain)
     q0 = arm.get_observation().joint_positions
     # Keep-all on the injecting side: with keep-last-10 a burst may legitimately replace
     # samples not yet acknowledged, and this test counts every one.
