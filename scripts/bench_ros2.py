@@ -138,7 +138,7 @@ def bench_malformed(domain: int, rounds: int, tmp: Path) -> dict:
     arm = connect(domain)
     q0 = arm.get_observation().joint_positions
     node = Node(domain)
-    qos = Qos(Policy.Reliability.Reliable(duration(seconds=1)), Policy.History.KeepAll)
+    qos = Qos(Policy.Reliability.Reliable(duration(seconds=20)), Policy.History.KeepAll)
     traj_writer = node.writer(arm.description.ros2.command_topic, JointTrajectory, qos)
     grip_writer = node.writer(arm.description.ros2.gripper_topic, Float64MultiArray, qos)
     monitor = node.reader(

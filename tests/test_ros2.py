@@ -220,12 +220,16 @@ def test_ros2_arm_moves_the_stand_in_over_dds(fake_arm):
     domain, proc, stats = fake_arm
     arm = connected(domain)
     start = arm.get_observation().ee_position
-    for _ in range(25):
+    # 25 commands (1 s) take an idle machine past 10 cm; a loaded CI core lags the stand-in,
+    # so keep commanding (up to 4 s) until the hand gets there, straight down.
+    sent, moved = 0, np.zeros(3)
+    while sent < 100 and moved[2] > -0.1:
         arm.send_action(RobotAction(ee_delta=np.array([0.0, 0.0, -0.02])))
-    moved = arm.get_observation().ee_position - start
-    assert moved[2] < -0.1 and abs(moved[0]) < 0.02 and abs(moved[1]) < 0.02
+        sent += 1
+        moved = arm.get_observation().ee_position - start
+    assert moved[2] < -0.1 and abs(moved[0]) < 0.02 and abs(moved[1]) < 0.02, (sent, moved)
     summary = finish(proc, stats)
-    assert summary["accepted"] >= 25 and not summary["rejected"]
+    assert summary["accepted"] >= 10 and not summary["rejected"]
 
 
 @pytest.mark.parametrize("fake_arm", [["actuation_delay=0.3"]], indirect=True)
@@ -347,8 +351,10 @@ def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(f
     arm = connected(domain)
     q0 = arm.get_observation().joint_positions
     # Keep-all on the injecting side: with keep-last-10 a burst may legitimately replace
-    # samples not yet acknowledged, and this test counts every one.
-    qos = Qos(Policy.Reliability.Reliable(duration(seconds=1)), Policy.History.KeepAll)
+    # samples not yet acknowledged, and this test counts every one. Eight 1500-point
+    # trajectories overflow the writer's unacknowledged-data watermark, so a write waits for
+    # the stand-in's acks: on a loaded CI core that took over 1 s (DDS_RETCODE_TIMEOUT).
+    qos = Qos(Policy.Reliability.Reliable(duration(seconds=20)), Policy.History.KeepAll)
     writer = Node(domain).writer("/joint_trajectory_controller/joint_trajectory", JointTrajectory, qos)
     assert wait_for_match(writer)
     gripper = Node(domain).writer("/gripper_controller/commands", m.Float64MultiArray, qos)
