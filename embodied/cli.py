@@ -103,10 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     job = importlib.import_module(f"embodied.jobs.{JOBS[name][0]}")
     args = _job_parser(name, job).parse_args(argv[1:])
     args.command = name
-    from embodied.execution.interrupts import Terminated
+    from embodied.execution.interrupts import Terminated, redelivered_if_inside_logging
 
     def terminate(signum, frame):  # noqa: ANN001
-        raise Terminated(signum)
+        if not redelivered_if_inside_logging(signum, frame):
+            raise Terminated(signum)
 
     signal.signal(signal.SIGTERM, terminate)
     # Ctrl-C unwinds the command even where the shell started it with SIGINT ignored.

@@ -130,6 +130,42 @@ def test_a_signal_holds_the_arm_and_keeps_the_record(stand_in, tmp_path, sig, co
     assert f"estop: {sig.name} received: holding" in (job.run_dir / "safety.log").read_text()
 
 
+def test_a_signal_landing_inside_logging_still_interrupts(capsys):
+    """logging's handlers catch Exception while they write: the Interrupted that a Ctrl-C
+    raises there was printed as a "Logging error" and lost (seen under load, a SIGTERM landing
+    while the safety log was written). It is now delivered again once the record is out."""
+    import logging
+
+    from embodied.execution.interrupts import halt_on_signals
+    from robots.robot import Interrupted
+
+    class Layer:
+        holds: list[str] = []
+
+        def estop(self, reason: str, fault: Exception) -> None:
+            self.holds.append(reason)
+
+    class SignalWhileFlushing(logging.StreamHandler):
+        def flush(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10_000):  # the Python handler runs here, inside the handler's emit
+                pass
+
+    log = logging.getLogger("test.signal_inside_logging")
+    log.propagate = False
+    handler = SignalWhileFlushing()
+    log.addHandler(handler)
+    layer = Layer()
+    try:
+        with pytest.raises(Interrupted), halt_on_signals(lambda: layer):
+            log.warning("a record")
+            time.sleep(2.0)  # the signal, delivered again, ends this
+    finally:
+        log.removeHandler(handler)
+    assert layer.holds == ["SIGINT received: holding"]  # one hold, at once
+    assert "Logging error" not in capsys.readouterr().err
+
+
 def test_driver_loss_ends_the_job_without_another_command(stand_in, tmp_path):
     job = Deploy(tmp_path, stand_in.domain)
     job.wait_moving()

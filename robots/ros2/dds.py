@@ -132,7 +132,7 @@ def signals_held(signals: tuple[int, ...] = STOP_SIGNALS) -> Iterator[None]:
     previous = {}
     for sig in signals:
         handler = signal.getsignal(sig)
-        if handler is None:  # installed outside Python: cannot be restored, leave it
+        if handler is None or handler == signal.SIG_IGN:  # set outside Python, or nothing to hold back
             continue
         previous[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
     try:
