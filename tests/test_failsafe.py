@@ -140,7 +140,8 @@ def test_a_signal_landing_inside_logging_still_interrupts(capsys):
     from robots.robot import Interrupted
 
     class Layer:
-        holds: list[str] = []
+        def __init__(self) -> None:
+            self.holds: list[str] = []
 
         def estop(self, reason: str, fault: Exception) -> None:
             self.holds.append(reason)

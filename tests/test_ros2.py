@@ -366,7 +366,7 @@ def test_malformed_trajectories_are_rejected_and_the_stand_in_keeps_publishing(f
         for out, batch in ((writer, cases), (gripper, gripper_cases)):
             for name, msg in batch.items():
                 if name == "huge" and round_ > 0:
-                    continue  # once: eight (1.2 MB) made every write wait for acks
+                    continue  # once: 150 kB in every round kept the writes waiting for acks
                 out.write(msg)
                 sent += 1
                 # The driver keeps the last 10 commands: 20 ms apart, a stand-in descheduled
