@@ -8,7 +8,8 @@ Conditions (each on episodes seeded ``--seed`` + i, the same for every source):
 - ``clean``: no randomisation;
 - ``randomised``: the default randomisation (configs/randomization: physics, noise, delay
   0..3 periods, jitter, lag, observation delay);
-- ``delay d`` for d = 0..3: the default randomisation with the actuation delay fixed at d.
+- ``delay d`` for d = 0..3 (the table; up to 10 when named): the default randomisation with
+  the actuation delay fixed at d.
 
 Sources: ``prior`` (the skill's scripted motion prior alone, with the skill config's prior
 settings) and ``policy`` (the shipped policy, or ``--checkpoint SKILL=PATH``). Every number
@@ -50,11 +51,22 @@ def paired_difference(a: list[bool], b: list[bool], z: float = 1.96) -> tuple[fl
     return mean, mean - half, mean + half
 
 
-def conditions(base: dict) -> dict[str, dict | None]:
-    out: dict[str, dict | None] = {"clean": None, "randomised": dict(base)}
-    for d in range(4):
-        out[f"delay {d}"] = {**base, "delay": [d, d]}
-    return out
+MAX_DELAY = 10  # sims.randomization's bound on a delay, in control periods
+
+
+def conditions(base: dict, names: list[str] | None = None) -> dict[str, dict | None]:
+    """The named conditions (default: the table's, clean to ``delay 3``); ``delay d`` takes
+    any d up to MAX_DELAY, beyond the default randomisation's 0..3 for stress tests."""
+    known: dict[str, dict | None] = {"clean": None, "randomised": dict(base)}
+    for d in range(MAX_DELAY + 1):
+        known[f"delay {d}"] = {**base, "delay": [d, d]}
+    if names is None:
+        names = ["clean", "randomised", *(f"delay {d}" for d in range(4))]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        allowed = f"clean, randomised, 'delay 0' .. 'delay {MAX_DELAY}'"
+        raise ValueError(f"--conditions: {unknown[0]!r} is not one of {allowed}")
+    return {n: known[n] for n in names}
 
 
 def prior_policy(cfg):  # noqa: ANN001, ANN201
@@ -103,9 +115,10 @@ def main() -> None:
     checkpoints = dict(c.split("=", 1) for c in args.checkpoint)
     base = OmegaConf.to_container(OmegaConf.load(ROOT / "configs/randomization/default.yaml"))
     RandomizationConfig(**base)  # the shipped defaults must validate
-    conds = conditions(base)
-    if args.conditions:
-        conds = {k: v for k, v in conds.items() if k in args.conditions}
+    try:
+        conds = conditions(base, args.conditions)
+    except ValueError as err:
+        parser.error(str(err))
     results: dict = {"episodes": args.episodes, "seed": args.seed, "randomization": base, "skills": {}}
     started = time.perf_counter()
     for skill in args.skills:

@@ -156,3 +156,30 @@ def test_the_stand_in_cell_draws_the_physics_of_a_randomised_run_of_its_seed():
     finally:
         cell.close()
         nominal.close()
+
+
+def _bench_latency():
+    """scripts/bench_latency.py as a module (scripts/ is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_latency.py"
+    spec = importlib.util.spec_from_file_location("bench_latency", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_latency_benchmark_names_its_conditions_and_refuses_unknown_ones():
+    bench = _bench_latency()
+    base = {"delay": [0, 3], "jitter": 0.1}
+    # The table's six by default; a stress delay beyond the default range only when named.
+    assert list(bench.conditions(base)) == ["clean", "randomised", "delay 0", "delay 1", "delay 2", "delay 3"]
+    stress = bench.conditions(base, ["delay 4", "clean"])
+    assert stress == {"delay 4": {"delay": [4, 4], "jitter": 0.1}, "clean": None}
+    assert base["delay"] == [0, 3]  # the base randomisation is not modified
+    RandomizationConfig(**stress["delay 4"])
+    with pytest.raises(ValueError, match="'delay 11' is not one of"):
+        bench.conditions(base, ["randomised", "delay 11"])
+    with pytest.raises(ValueError, match="'noisy' is not one of"):
+        bench.conditions(base, ["noisy"])
