@@ -172,6 +172,22 @@ class SimulatedArm(Robot):
         self.physics.reset_joints(self.name, self._all, positions)
         self.physics.set_joint_targets(self.name, self._all, positions, self._forces)
 
+    def joint_displacement(self, ee_displacement: Sequence[float]) -> np.ndarray:
+        """The joint change (n,), rad, that moves the hand by ``ee_displacement`` (3,), m, world
+        frame, from where it is now: what the same displacement as an end-effector command
+        adds to the joint targets (one damped least-squares step, orientation held).
+
+        Simulation only: the stand-in cell turns execution noise drawn in the skills' action
+        units into the joint offset it puts on a trajectory.
+        """
+        self._require_connected()
+        q_all, _, pos, quat, _ = self._read_state()
+        q = q_all[: self._n]
+        jac = self.physics.jacobian(self.name, self._ee, self._all, q_all)[:, : self._n]
+        moved, _ = self._ik.targets(q, pos, quat, jac, np.asarray(ee_displacement, dtype=np.float64))
+        still, _ = self._ik.targets(q, pos, quat, jac, np.zeros(3))
+        return moved - still
+
     def _require_connected(self) -> None:
         if not self._connected:
             raise RuntimeError(f"robot {self.name!r} is not connected; call connect() first")

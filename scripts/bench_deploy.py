@@ -22,11 +22,11 @@ writes runs/bench/deploy-<robot>.json.
 Under actuation delay (issue: skills that survive real latency), ``--delay-periods D`` runs
 ``sim``/``camera`` under the default randomisation with the delay fixed at D control periods
 (``randomize=true randomization.delay=[D,D]``) and has the stand-in cell draw the same
-physics and jitter for the seed (``randomize=true``: friction, masses, damping, gain, and
-one command in ten a period late) and hold every trajectory and gripper command back D
-periods (``actuation_delay``), so the rows compare the same delay, jitter and physics (the
-simulation's lag is the stand-in's own interpolation; its action noise and observation
-delay the stand-in does not model):
+physics and channel for the seed (``randomize=true``: friction, masses, damping, gain,
+one command in ten a period late, the action noise as execution error, the observation
+delay on its joint states) and hold every trajectory and gripper command back D periods
+(``actuation_delay``), so the rows compare the same delay, jitter, noise and physics (the
+simulation's lag is the stand-in's own interpolation):
 
     python scripts/bench_deploy.py --instructions 20 --seeds 0 --modes sim dds --delay-periods 3
 """

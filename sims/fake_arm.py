@@ -25,13 +25,14 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from robots.description import RobotDescription, load_description
+from robots.robot import RobotObservation
 from robots.ros2.camera import CameraTopics
 from robots.ros2.dds import COMMAND_QOS, SENSOR_QOS, Node, take
 from robots.ros2.discovery import Discovery
@@ -90,14 +91,21 @@ class FakeArm:
         randomization: draw the cell's physics (friction, cube masses and damping, joint
             damping, actuator gain) from these ranges (``RandomizationConfig`` or dict), with
             the generator ``embodied run randomize=true`` uses for the same seed; None: nominal.
-            Of the draw's actuation channel the cell applies the jitter (unless given below);
-            ``actuation_delay`` sets the delay; the lag is its own interpolation (see ``lag``),
-            and the action noise and observation delay are not modelled.
+            Of the draw's actuation channel the cell applies the jitter, the action noise and
+            the observation delay (unless given below); ``actuation_delay`` sets the delay; the
+            lag is its own interpolation (see ``lag``).
         jitter: probability that a trajectory or gripper command arrives one control period later still
             (:class:`sims.actuation.TimedCommands`); None: the draw's when randomised, else 0.
         lag: time constant of a first-order lag on the joint set-point, s (a controller's
             trajectory interpolation, :class:`sims.actuation.SetpointLag`) on top of the
             interpolation from the measured joints; None: 0.
+        action_noise: std of the execution error added to each accepted trajectory and
+            gripper command, in the skills' action units ([-1, 1] of ``max_ee_step`` per hand
+            axis, of the gripper's range for the width), as ``sims.actuation.Actuation`` adds
+            it to each action; None: the draw's when randomised, else 0.
+        observation_delay: age of the published joint states, s (each is the arm as it was
+            this long ago, stamped when it was measured); None: the draw's periods times the
+            control period when randomised, else 0.
     """
 
     def __init__(
@@ -118,6 +126,8 @@ class FakeArm:
         randomization=None,  # noqa: ANN001
         jitter: float | None = None,
         lag: float | None = None,
+        action_noise: float | None = None,
+        observation_delay: float | None = None,
     ) -> None:
         from sims.actuation import SetpointLag, TimedCommands
         from sims.randomization import RandomizationConfig, draw_episode, scene_rng
@@ -165,6 +175,20 @@ class FakeArm:
             raise ValueError(f"jitter must be within 0..1, got {self.jitter}")
         if not 0.0 <= self.lag <= 1.0:
             raise ValueError(f"lag must be within 0..1 s, got {self.lag}")
+        # The draw's action noise and observation delay, as `embodied run randomize=true`'s
+        # ActuatedArm applies them to the simulated arm, so the cell's arm is no cleaner.
+        period = self.description.control_period
+        drawn = self.physics
+        self.action_noise = float(action_noise if action_noise is not None else drawn.action_noise if drawn else 0.0)
+        self.observation_delay = float(
+            observation_delay if observation_delay is not None else drawn.observation_delay * period if drawn else 0.0
+        )
+        if not 0.0 <= self.action_noise <= 1.0:
+            raise ValueError(f"action_noise must be within 0..1, got {self.action_noise}")
+        if not 0.0 <= self.observation_delay <= 1.0:
+            raise ValueError(f"observation_delay must be within 0..1 s, got {self.observation_delay}")
+        # Its own stream: the jitter's draws stay what they were without the noise.
+        self._noise_rng = np.random.default_rng([0 if seed is None else seed, 0xA0])
         # Trajectories and gripper commands go through the same delay and jitter (in training
         # the gripper is part of the delayed action too), each topic latest-wins on its own.
         rng = np.random.default_rng([0 if seed is None else seed, 0x717])
@@ -215,6 +239,7 @@ class FakeArm:
         self._last_command = -math.inf
         self._holding = True
         self._last_publish: float | None = None
+        self._measured: deque[tuple[float, float, RobotObservation]] = deque()  # (monotonic, wall, state)
 
     @property
     def setpoint(self) -> np.ndarray:
@@ -293,7 +318,7 @@ class FakeArm:
                 continue
             self.stats.accepted += 1
             self.stats.command_times.append(time.monotonic())
-            self._trajectory = points
+            self._trajectory = self._noisy_trajectory(points)
             self._start_q = self.arm.get_observation().joint_positions.copy()
             self._started_at = now
             self._last_command = now
@@ -315,8 +340,24 @@ class FakeArm:
                 ):
                     self.stats.rejected["gripper"] += 1
                     continue
-                self.arm.command(self._setpoint, data[0])
+                width = data[0]
+                if self.action_noise > 0:
+                    # The action's [-1, 1] spans the gripper's range: half of it per unit.
+                    span = self.description.gripper.max_width
+                    width = min(max(width + self._noise_rng.normal(0.0, self.action_noise * span / 2), 0.0), span)
+                self.arm.command(self._setpoint, width)
                 self._last_command = now
+
+    def _noisy_trajectory(self, points: list[tuple[float, list[float]]]) -> list[tuple[float, list[float]]]:
+        """``points`` offset by one execution error: a hand displacement drawn per axis with
+        std ``action_noise * max_ee_step`` m, as joints (the whole trajectory moves with it,
+        as a noisy action moves the whole step)."""
+        if self.action_noise <= 0:
+            return points
+        error = self._noise_rng.normal(0.0, self.action_noise * self.description.max_ee_step, 3)
+        offset = self.arm.joint_displacement(error)
+        lower, upper = self.lower, self.upper
+        return [(t, list(np.minimum(np.maximum(np.asarray(q) + offset, lower), upper))) for t, q in points]
 
     def _target(self, now: float) -> np.ndarray:
         """Joint targets now: linear interpolation along the active trajectory, or the hold pose."""
@@ -363,12 +404,25 @@ class FakeArm:
             self.stats.frames = self.camera.sent
             self._next_frame = max(self._next_frame + self._frame_period, now)
 
+    def _published_state(self, now: float) -> tuple[float, RobotObservation]:
+        """(wall time it was measured, the arm's state) ``observation_delay`` s before ``now``."""
+        obs, wall = self.arm.get_observation(), time.time()
+        if self.observation_delay <= 0:
+            return wall, obs
+        self._measured.append((now, wall, obs))
+        # Within half a driver period: a delay of whole control periods is whole ticks at any rate.
+        due = now - self.observation_delay + 0.5 / self.rate
+        while len(self._measured) > 1 and self._measured[1][0] <= due:
+            self._measured.popleft()
+        _, wall, obs = self._measured[0]
+        return wall, obs
+
     def publish(self, now: float) -> None:
-        obs = self.arm.get_observation()
+        wall, obs = self._published_state(now)
         width = float(obs.gripper_width)
         fingers = [width / len(self.finger_names)] * len(self.finger_names)
         msg = JointState(
-            header=Header(stamp=Time.from_seconds(time.time()), frame_id=""),
+            header=Header(stamp=Time.from_seconds(wall), frame_id=""),
             name=[*self.joint_names, *self.finger_names],
             position=[*map(float, obs.joint_positions), *fingers],
             velocity=[*map(float, obs.joint_velocities), *([0.0] * len(fingers))],

@@ -47,6 +47,8 @@ CASES = [
     (["fake-arm", "command_timeout=0"], "command_timeout must be a positive number"),
     (["fake-arm", "jitter=2"], "jitter must be <= 1.0"),
     (["fake-arm", "lag=-1"], "lag must be a non-negative number"),
+    (["fake-arm", "action_noise=2"], "action_noise must be <= 1.0"),
+    (["fake-arm", "observation_delay=-0.04"], "observation_delay must be a non-negative number"),
     (["deploy", STACK, "target=moon", "confirm=true"], "target must be one of ros2, sim"),
     (["deploy", STACK, "robot=moon", "confirm=true"], "robot=moon: no such choice; choose one of panda, ur5e, xarm6"),
     (["run", STACK, "planner=gpt9"], "planner=gpt9: no such choice; choose one of grounded, llm, vlm"),

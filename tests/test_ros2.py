@@ -254,11 +254,15 @@ def test_the_stand_in_starts_on_commands_after_its_actuation_delay(fake_arm):
     assert summary["accepted"] >= 10 and not summary["rejected"]
 
 
-@pytest.mark.parametrize("fake_arm", [["randomize=true", "actuation_delay=0.08", "jitter=0.5"]], indirect=True)
+@pytest.mark.parametrize(
+    "fake_arm", [["randomize=true", "actuation_delay=0.08", "jitter=0.5", "observation_delay=0.12"]], indirect=True
+)
 def test_the_stand_in_command_applies_its_jitter_and_reports_its_channel(fake_arm):
     """`embodied fake-arm jitter=P` holds some commands a period longer, and of those due at
     once executes the newest only: the dropped ones are counted in its statistics, next to the
-    channel it ran with (the delay given, no lag unless asked for) and the drawn physics."""
+    channel it ran with (the delay given, no lag unless asked for, the draw's action noise,
+    the observation delay given) and the drawn physics. The joint states that reach
+    ``Ros2Arm`` are that observation delay old."""
 
     domain, proc, stats = fake_arm
     arm = connected(domain)
@@ -267,9 +271,15 @@ def test_the_stand_in_command_applies_its_jitter_and_reports_its_channel(fake_ar
         arm.send_action(RobotAction(ee_delta=np.array([0.0, 0.0, -0.01])))
     time.sleep(0.3)
     moved = arm.get_observation().ee_position - start
+    ages = []
+    for _ in range(10):  # the cell running steadily (its first ticks start the camera)
+        ages.append(time.time() - arm.get_observation().timestamp)  # stamped when measured
+        time.sleep(0.02)
+    assert 0.12 <= min(ages) and np.median(ages) < 0.3, ages
     summary = finish(proc, stats)
     channel = summary["actuation"]
     assert channel["delay"] == 0.08 and channel["jitter"] == 0.5 and channel["lag"] == 0.0, channel
+    assert channel["action_noise"] == 0.05 and channel["observation_delay"] == 0.12, channel
     assert channel["stale_dropped"] > 0 and summary["accepted"] >= 10, summary
     assert summary["physics"] is not None and "friction_scale" in summary["physics"]
     assert moved[2] < -0.05, moved

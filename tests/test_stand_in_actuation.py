@@ -64,13 +64,43 @@ def test_bad_channel_settings_are_refused():
         SetpointLag(-0.1)
 
 
+def _command(domain: int, cells: list, goal: np.ndarray, width: float):  # noqa: ANN202 (the writers' Node)
+    """Write one trajectory to ``goal`` (reached 0.2 s after it starts) and one gripper
+    command over DDS, and wait until every cell has them to take; returns the writers' node."""
+    from robots.ros2.dds import COMMAND_QOS, Node
+    from robots.ros2.messages import Duration, Float64MultiArray, Header, JointTrajectory, JointTrajectoryPoint, Time
+
+    node = Node(domain)
+    spec = cells[0].description.ros2
+    writer = node.writer(spec.command_topic, JointTrajectory, COMMAND_QOS)
+    gripper = node.writer(spec.gripper_topic, Float64MultiArray, COMMAND_QOS)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (
+        len(writer.get_matched_subscriptions()) < len(cells) or len(gripper.get_matched_subscriptions()) < len(cells)
+    ):
+        time.sleep(0.01)
+    writer.write(
+        JointTrajectory(
+            header=Header(stamp=Time(0, 0)),
+            joint_names=list(cells[0].description.joint_names),
+            points=[
+                JointTrajectoryPoint(positions=[float(v) for v in goal], time_from_start=Duration.from_seconds(0.2))
+            ],
+        )
+    )
+    gripper.write(Float64MultiArray(data=[width]))
+    deadline = time.monotonic() + 5
+    readers = [r for c in cells for r in (c.trajectory_reader, c.gripper_reader)]
+    while time.monotonic() < deadline and not all(r.read(N=1) for r in readers):
+        time.sleep(0.01)  # read() leaves the samples for the cells to take
+    return node
+
+
 def test_the_stand_in_holds_a_trajectory_back_and_then_follows_it_with_its_lag():
     """A trajectory and a gripper command written over DDS to the stand-in cell (in this
     process, a synthetic clock): nothing moves during the actuation delay, fingers included,
     then the joint set-point follows the interpolated trajectory through a first-order lag
     instead of stepping onto it."""
-    from robots.ros2.dds import COMMAND_QOS, Node
-    from robots.ros2.messages import Duration, Float64MultiArray, Header, JointTrajectory, JointTrajectoryPoint, Time
     from sims.fake_arm import FakeArm
 
     # A domain no other test uses: a command-topic writer left in this process by another
@@ -82,34 +112,11 @@ def test_the_stand_in_holds_a_trajectory_back_and_then_follows_it_with_its_lag()
         )
         for lag in (0.0, 0.05)
     }
-    node = Node(domain)
+    node = None
     try:
-        spec = cells[0.0].description.ros2
-        writer = node.writer(spec.command_topic, JointTrajectory, COMMAND_QOS)
-        gripper = node.writer(spec.gripper_topic, Float64MultiArray, COMMAND_QOS)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and (
-            len(writer.get_matched_subscriptions()) < 2 or len(gripper.get_matched_subscriptions()) < 2
-        ):
-            time.sleep(0.01)
         width0 = cells[0.0].arm.get_observation().gripper_width
         q0 = cells[0.0].setpoint
-        goal = q0.copy()
-        goal[0] += 0.1
-        writer.write(
-            JointTrajectory(
-                header=Header(stamp=Time(0, 0)),
-                joint_names=list(cells[0.0].description.joint_names),
-                points=[
-                    JointTrajectoryPoint(positions=[float(v) for v in goal], time_from_start=Duration.from_seconds(0.2))
-                ],
-            )
-        )
-        gripper.write(Float64MultiArray(data=[0.01]))
-        deadline = time.monotonic() + 5
-        readers = [r for c in cells.values() for r in (c.trajectory_reader, c.gripper_reader)]
-        while time.monotonic() < deadline and not all(r.read(N=1) for r in readers):
-            time.sleep(0.01)  # read() leaves the samples for the cells to take
+        node = _command(domain, list(cells.values()), q0 + np.eye(len(q0))[0] * 0.1, 0.01)
         traces = {}
         for lag, cell in cells.items():
             t0 = 100.0
@@ -135,6 +142,7 @@ def test_the_stand_in_holds_a_trajectory_back_and_then_follows_it_with_its_lag()
     finally:
         for cell in cells.values():
             cell.close()
+        del node
 
 
 def test_a_randomised_stand_in_applies_its_draws_jitter_but_a_lag_only_when_given():
@@ -143,13 +151,104 @@ def test_a_randomised_stand_in_applies_its_draws_jitter_but_a_lag_only_when_give
     domain = 100 + (os.getpid() + 11) % 120
     cell = FakeArm("panda", domain=domain, seed=4, estop_topic=None, randomization={"lag": [0.02, 0.06], "jitter": 0.2})
     nominal = FakeArm("panda", domain=domain, seed=4, estop_topic=None)
-    given = FakeArm("panda", domain=domain, seed=4, estop_topic=None, randomization={}, jitter=0.0, lag=0.03)
+    given = FakeArm(
+        "panda",
+        domain=domain,
+        seed=4,
+        estop_topic=None,
+        randomization={},
+        jitter=0.0,
+        lag=0.03,
+        action_noise=0.0,
+        observation_delay=0.08,
+    )
     try:
         assert cell.jitter == 0.2 and 0.02 <= cell.physics.lag <= 0.06
         # Its interpolation from the measured joints is its lag; the draw's is not added.
         assert cell.lag == 0.0
+        # The draw's action noise and observation delay (whole periods there, seconds here).
+        assert cell.action_noise == cell.physics.action_noise > 0
+        assert cell.observation_delay == pytest.approx(cell.physics.observation_delay * 0.04)
         assert nominal.jitter == 0.0 and nominal.lag == 0.0
+        assert nominal.action_noise == 0.0 and nominal.observation_delay == 0.0
         assert given.jitter == 0.0 and given.lag == 0.03  # given values win over the draw
+        assert given.action_noise == 0.0 and given.observation_delay == 0.08
     finally:
         for c in (cell, nominal, given):
             c.close()
+
+
+class _Recorder:
+    """Stands in for a cell's joint-state writer: keeps what would go on the wire."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    def write(self, msg) -> None:  # noqa: ANN001
+        self.messages.append(msg)
+
+
+def test_the_stand_in_publishes_an_old_state_and_executes_with_noise():
+    """Three cells given the same trajectory and gripper command over DDS (a synthetic
+    clock): with ``observation_delay`` the published joint states are the arm as it was
+    that long before (whole ticks), its motion unchanged; with ``action_noise`` the hand
+    ends off the noiseless cell's by a drawn error of the configured size, fingers too."""
+    from sims.fake_arm import FakeArm
+
+    domain = 221 + (os.getpid() + 5) % 10
+    cells = {
+        name: FakeArm("panda", domain=domain, seed=0, estop_topic=None, command_timeout=5.0, **kwargs)
+        for name, kwargs in {
+            "plain": {},
+            "old": {"observation_delay": 0.04},
+            "noisy": {"action_noise": 0.1},
+        }.items()
+    }
+    node = None
+    try:
+        q0 = cells["plain"].setpoint
+        node = _command(domain, list(cells.values()), q0 + np.eye(len(q0))[0] * 0.1, 0.01)
+        true, published = {}, {}
+        for name, cell in cells.items():
+            cell.state_writer = recorder = _Recorder()
+            true[name] = []
+            for k in range(51):  # 0..0.5 s at 100 Hz
+                cell.step(100.0 + 0.01 * k)
+                true[name].append(cell.arm.get_observation().joint_positions.copy())
+            published[name] = [np.array(m.position[: len(q0)]) for m in recorder.messages]
+            assert cell.stats.accepted == 1
+        # The delay is in what is published, not in the motion.
+        np.testing.assert_array_equal(np.array(true["old"]), np.array(true["plain"]))
+        np.testing.assert_array_equal(np.array(published["plain"]), np.array(true["plain"]))
+        np.testing.assert_array_equal(np.array(published["old"][4:]), np.array(true["old"][:-4]))
+        assert np.abs(true["old"][12] - true["old"][8]).max() > 5e-3  # the arm was moving then
+        # The noise: one hand displacement of std 0.1 * max_ee_step (5 mm) per axis.
+        hands = {n: cells[n].arm.get_observation().ee_position.copy() for n in ("plain", "noisy")}
+        off = np.linalg.norm(hands["noisy"] - hands["plain"])
+        assert 0.5e-3 < off < 25e-3, off
+        widths = {n: cells[n].arm.get_observation().gripper_width for n in ("plain", "noisy")}
+        assert abs(widths["noisy"] - widths["plain"]) > 2e-4, widths
+    finally:
+        for cell in cells.values():
+            cell.close()
+        del node
+
+
+def test_a_joint_displacement_moves_the_hand_by_the_displacement_asked_for():
+    """``SimulatedArm.joint_displacement``: the joints the stand-in's execution error is put
+    on move the hand by that error (a few mm, world frame)."""
+    from sims.world import TabletopWorld
+
+    world = TabletopWorld(robot="panda")
+    try:
+        arm = world.robot
+        arm.reset(world.robot.description.ready)
+        world.settle()
+        start = arm.get_observation()
+        error = np.array([0.004, -0.003, 0.002])
+        arm.command(start.joint_positions + arm.joint_displacement(error))
+        world.client.advance(0.5)
+        moved = arm.get_observation().ee_position - start.ee_position
+        np.testing.assert_allclose(moved, error, atol=0.6e-3)
+    finally:
+        world.close()

@@ -249,6 +249,12 @@ class FakeArm(_Section):
         None, ge=0.0, le=1.0, description="probability a command is one period later; null: the draw's or 0"
     )
     lag: float | None = Field(None, ge=0.0, le=1.0, description="set-point lag time constant, s; null: none")
+    action_noise: float | None = Field(
+        None, ge=0.0, le=1.0, description="std of execution error, skill action units; null: the draw's or 0"
+    )
+    observation_delay: float | None = Field(
+        None, ge=0.0, le=1.0, description="age of the published joint states, s; null: the draw's or 0"
+    )
     randomize: StrictBool = Field(False, description="draw the cell's physics from configs/randomization")
     randomization: RandomizationConfig | None = None
     dds: Dds

@@ -2,7 +2,8 @@
 /joint_states, executes /joint_trajectory_controller/joint_trajectory like ros2_control's
 joint trajectory controller: validation rules, command timeout), with simulated cubes
 (seed=N) seen by an RGB-D camera that publishes realsense2_camera's topics; randomize=true draws
-its physics as `embodied run randomize=true` does for the same seed. Runs until Ctrl-C, or duration=S;
+its physics, jitter, action noise and observation delay as `embodied run randomize=true` does
+for the same seed. Runs until Ctrl-C, or duration=S;
 then prints its statistics as JSON. DDS stays on loopback unless dds.discovery_range /
 dds.interface say otherwise.
 
@@ -21,8 +22,8 @@ from pathlib import Path
 CONFIG = "fake_arm"
 ACTUATION_DRAW = ("delay", "jitter", "lag", "action_noise", "observation_delay")
 """Parts of a randomisation draw that are the actuation channel, left out of ``physics``: the
-channel the cell ran with is reported under ``actuation`` (the draw's jitter unless
-``jitter=`` is given, ``actuation_delay`` as its delay, ``lag=`` only when given)."""
+channel the cell ran with is reported under ``actuation`` (the draw's jitter, action noise and
+observation delay unless given, ``actuation_delay`` as its delay, ``lag=`` only when given)."""
 
 
 def camera_topics(cfg):  # noqa: ANN001, ANN201 (robots.ros2.camera.CameraTopics | None)
@@ -50,6 +51,8 @@ OPTIONS = (
     "actuation_delay",
     "jitter",
     "lag",
+    "action_noise",
+    "observation_delay",
     "randomize",
     "rate",
     "command_timeout",
@@ -92,6 +95,8 @@ def main(args: argparse.Namespace) -> int:
             randomization=section(cfg, "randomization") if cfg.randomize else None,
             jitter=cfg.jitter,
             lag=cfg.lag,
+            action_noise=cfg.action_noise,
+            observation_delay=cfg.observation_delay,
         )
     except (ValueError, FileNotFoundError) as exc:
         raise ConfigError(str(exc)) from exc
@@ -136,6 +141,8 @@ def main(args: argparse.Namespace) -> int:
                 "delay": arm.actuation_delay,
                 "jitter": arm.jitter,
                 "lag": round(arm.lag, 4),
+                "action_noise": arm.action_noise,
+                "observation_delay": round(arm.observation_delay, 4),
                 "stale_dropped": arm.stale_dropped,
             },
             "seconds": round(time.monotonic() - st.started, 3),
