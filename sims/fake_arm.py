@@ -233,7 +233,8 @@ class FakeArm:
         self._setpoint = q.copy()  # what the arm's joints are commanded to now (after the lag)
         self._lag.reset(q)
         self._simulated_until: float | None = None  # the wall time up to which the arm's physics ran
-        self._trajectory: list[tuple[float, list[float]]] = []
+        self._trajectory: list[tuple[float, list[float]]] = []  # what the joints execute (with the error)
+        self._commanded: list[tuple[float, list[float]]] = []  # the trajectory as commanded
         self._start_q = q.copy()
         self._started_at = 0.0
         self._last_command = -math.inf
@@ -260,7 +261,7 @@ class FakeArm:
         stop, arrived = request
         if stop and not self.estopped:
             self._hold = self.arm.get_observation().joint_positions.copy()
-            self._holding, self._trajectory, self.estopped = True, [], True
+            self._holding, self._trajectory, self._commanded, self.estopped = True, [], [], True
             self._lag.reset(self._hold)  # a stop is immediate: no interpolation left to run out
             self.stats.estops += 1
             self.stats.estop_delays.append(time.monotonic() - arrived)
@@ -307,7 +308,7 @@ class FakeArm:
                     self.joint_names,
                     self.lower,
                     self.upper,
-                    start=self._target(now),
+                    start=self._target(now, self._commanded),
                     max_velocities=self.description.max_velocities,
                 )
             except TrajectoryRejected as exc:
@@ -318,6 +319,10 @@ class FakeArm:
                 continue
             self.stats.accepted += 1
             self.stats.command_times.append(time.monotonic())
+            # The reflex judges the command, so the next one is checked against this one as
+            # sent; the execution error moves only the joints (checked against the noisy
+            # set-point, the errors refused commands whose motion was within rated speed).
+            self._commanded = points
             self._trajectory = self._noisy_trajectory(points)
             self._start_q = self.arm.get_observation().joint_positions.copy()
             self._started_at = now
@@ -359,18 +364,20 @@ class FakeArm:
         lower, upper = self.lower, self.upper
         return [(t, list(np.minimum(np.maximum(np.asarray(q) + offset, lower), upper))) for t, q in points]
 
-    def _target(self, now: float) -> np.ndarray:
-        """Joint targets now: linear interpolation along the active trajectory, or the hold pose."""
-        if self._holding or not self._trajectory:
+    def _target(self, now: float, trajectory: list[tuple[float, list[float]]] | None = None) -> np.ndarray:
+        """Joint targets now: linear interpolation along the active trajectory (the executed
+        one unless given), or the hold pose."""
+        trajectory = self._trajectory if trajectory is None else trajectory
+        if self._holding or not trajectory:
             return self._hold
         t = now - self._started_at
         prev_t, prev_q = 0.0, self._start_q
-        for pt, q in self._trajectory:
+        for pt, q in trajectory:
             if t <= pt:
                 a = (t - prev_t) / (pt - prev_t) if pt > prev_t else 1.0
                 return np.asarray(prev_q) + a * (np.asarray(q) - np.asarray(prev_q))
             prev_t, prev_q = pt, q
-        return np.asarray(self._trajectory[-1][1])
+        return np.asarray(trajectory[-1][1])
 
     def step(self, now: float) -> None:
         """One driver period: e-stop, read commands, apply the watchdog, move, publish the state."""

@@ -309,13 +309,20 @@ def test_commands_keep_a_period_apart_when_the_loop_computes_unevenly(fake_arm):
     assert summary["accepted"] >= 25 and not summary["rejected"], summary["rejected"]
 
 
-@pytest.mark.parametrize("fake_arm", [["actuation_delay=0.08", "jitter=0.3"]], indirect=True)
+@pytest.mark.parametrize(
+    "fake_arm",
+    [["actuation_delay=0.08", "jitter=0.3"], ["actuation_delay=0.08", "jitter=0.3", "action_noise=0.3"]],
+    indirect=True,
+)
 def test_late_commands_do_not_make_the_next_trajectory_too_fast(fake_arm):
     """Jitter holds some commands a period longer, and one due together with the next is
     replaced by it: the driver's set-point is then a command behind, and a trajectory timed
     for one period would need up to twice the safety layer's speed, over rated. Each is timed
     from the last ``late_commands + 1`` targets instead, so none is refused (one period:
-    10-39 of 60 refused, in runs of refusals while the set-point stayed behind)."""
+    10-39 of 60 refused, in runs of refusals while the set-point stayed behind). The cell's
+    execution error does not count against the command either (judged from the noisy
+    set-point: here 41 of 60 refused; at the default noise, 15-16 in a row in 2 of 40
+    deployments at 3 periods of delay, each ending in an e-stop)."""
     from robots.safety import SafetyLayer
 
     domain, proc, stats = fake_arm
