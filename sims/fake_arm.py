@@ -235,7 +235,8 @@ class FakeArm:
         self._simulated_until: float | None = None  # the wall time up to which the arm's physics ran
         self._trajectory: list[tuple[float, list[float]]] = []  # what the joints execute (with the error)
         self._commanded: list[tuple[float, list[float]]] = []  # the trajectory as commanded
-        self._start_q = q.copy()
+        self._start_q = q.copy()  # where the joints were when the executed trajectory began
+        self._commanded_start = q.copy()  # the commanded set-point when the commanded one began
         self._started_at = 0.0
         self._last_command = -math.inf
         self._holding = True
@@ -300,15 +301,16 @@ class FakeArm:
             if refuse is not None:
                 self.stats.rejected[refuse] += 1
                 continue
+            # The reflex judges the commanded motion: from the commanded set-point (not the
+            # lagging, noisy measured joints), no segment may need a joint faster than rated.
+            commanded_now = self._target(now, self._commanded, self._commanded_start)
             try:
-                # The reflex judges the commanded motion: from the interpolator's current set-point
-                # (not the lagging measured joints), no segment may need a joint faster than rated.
                 points = validate_trajectory(
                     msg,
                     self.joint_names,
                     self.lower,
                     self.upper,
-                    start=self._target(now, self._commanded),
+                    start=commanded_now,
                     max_velocities=self.description.max_velocities,
                 )
             except TrajectoryRejected as exc:
@@ -322,7 +324,7 @@ class FakeArm:
             # The reflex judges the command, so the next one is checked against this one as
             # sent; the execution error moves only the joints (checked against the noisy
             # set-point, the errors refused commands whose motion was within rated speed).
-            self._commanded = points
+            self._commanded, self._commanded_start = points, commanded_now
             self._trajectory = self._noisy_trajectory(points)
             self._start_q = self.arm.get_observation().joint_positions.copy()
             self._started_at = now
@@ -364,14 +366,19 @@ class FakeArm:
         lower, upper = self.lower, self.upper
         return [(t, list(np.minimum(np.maximum(np.asarray(q) + offset, lower), upper))) for t, q in points]
 
-    def _target(self, now: float, trajectory: list[tuple[float, list[float]]] | None = None) -> np.ndarray:
-        """Joint targets now: linear interpolation along the active trajectory (the executed
-        one unless given), or the hold pose."""
+    def _target(
+        self,
+        now: float,
+        trajectory: list[tuple[float, list[float]]] | None = None,
+        start: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Joint targets now (rad): linear interpolation from ``start`` along the active
+        trajectory (the executed one from where the joints were, unless given), or the hold pose."""
         trajectory = self._trajectory if trajectory is None else trajectory
         if self._holding or not trajectory:
             return self._hold
         t = now - self._started_at
-        prev_t, prev_q = 0.0, self._start_q
+        prev_t, prev_q = 0.0, self._start_q if start is None else start
         for pt, q in trajectory:
             if t <= pt:
                 a = (t - prev_t) / (pt - prev_t) if pt > prev_t else 1.0
