@@ -183,3 +183,25 @@ def test_the_latency_benchmark_names_its_conditions_and_refuses_unknown_ones():
         bench.conditions(base, ["randomised", "delay 11"])
     with pytest.raises(ValueError, match="'noisy' is not one of"):
         bench.conditions(base, ["noisy"])
+
+
+def test_the_failure_breakdown_records_each_episode_with_its_draw(tmp_path):
+    """scripts/skill_failures.py runs the latency benchmark's episodes and keeps, per episode,
+    the draw it ran under (here the delay fixed at 3) and how far off it ended."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "failures.json"
+    cmd = [sys.executable, str(root / "scripts/skill_failures.py"), "--skill", "push", "--condition", "delay 3"]
+    done = subprocess.run([*cmd, "--episodes", "3", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["episode"] for r in rows] == [0, 1, 2]
+    for r in rows:
+        assert r["delay"] == 3 and r["observation_delay"] in (0, 1), r
+        assert 0.0 <= r["closest_distance"] <= r["final_distance"] and 0 <= r["closest_step"] < r["steps"] <= 100, r
+    bad = subprocess.run([*cmd[:-1], "delay 99"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "not one of" in bad.stderr and "Traceback" not in bad.stderr
