@@ -321,9 +321,7 @@ class FakeArm:
                 continue
             self.stats.accepted += 1
             self.stats.command_times.append(time.monotonic())
-            # The reflex judges the command, so the next one is checked against this one as
-            # sent; the execution error moves only the joints (checked against the noisy
-            # set-point, the errors refused commands whose motion was within rated speed).
+            # The next command is judged against this one as sent; the error moves only the joints.
             self._commanded, self._commanded_start = points, commanded_now
             self._trajectory = self._noisy_trajectory(points)
             self._start_q = self.arm.get_observation().joint_positions.copy()

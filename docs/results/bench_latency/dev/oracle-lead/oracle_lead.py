@@ -20,16 +20,15 @@ import torch
 ROOT = Path(__file__).resolve().parents[5]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 torch.set_num_threads(1)
-from bench_latency import conditions  # noqa: E402
+from bench_latency import conditions, prior_policy  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-from embodied.learning.catalogue import prior_layout, skill_config  # noqa: E402
+from embodied.learning.catalogue import skill_config  # noqa: E402
 from embodied.learning.envs import make_env  # noqa: E402
-from embodied.learning.priors import ObsLayout, PriorConfig, prior_action  # noqa: E402
 
 mode, n, seed, cond = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 cfg = skill_config("push")
-layout, shipped = ObsLayout(**prior_layout(cfg)), dict(cfg.prior)
+shipped = dict(cfg.prior)
 base = OmegaConf.to_container(OmegaConf.load(ROOT / "configs/randomization/default.yaml"))
 env = make_env(cfg, randomization=conditions(base, [cond])[cond])
 wins = []
@@ -40,13 +39,9 @@ for i in range(n):
         settings["gain"] = min(1.0, shipped["gain"] / draw["actuator_gain_scale"])
     if "lead" in mode:
         settings["lead"] = min(1.0, shipped["lead"] * (draw["delay"] + draw["observation_delay"]) / 3.0)
-    prior, done = PriorConfig(**settings), False
+    act, done = prior_policy(OmegaConf.merge(cfg, {"prior": settings})), False
     while not done:
-        with torch.no_grad():
-            o = torch.as_tensor(obs["observation"], dtype=torch.float32)[None]
-            g = torch.as_tensor(obs["desired_goal"], dtype=torch.float32)[None]
-            action = prior_action(o, g, layout, prior, 3)[0].numpy()
-        obs, _, terminated, truncated, info = env.step(action)
+        obs, _, terminated, truncated, info = env.step(act(obs))
         done = terminated or truncated
     wins.append(bool(info.get("is_success")))
 print(mode, cond, float(np.mean(wins)))
