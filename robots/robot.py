@@ -170,6 +170,14 @@ class Robot(ABC):
         machine's monotonic clock. 0 for a simulated arm, whose state is always current."""
         return 0.0
 
+    @property
+    def latency(self) -> float:
+        """Seconds from a command leaving to its motion showing in ``get_observation``: the
+        actuation delay (network, driver cycle) plus the age of the state read. The skills
+        that observe it credit that much of their recent commands as still in flight.
+        0 for a simulated arm, which moves within the step and is read at once."""
+        return 0.0
+
     @abstractmethod
     def disconnect(self) -> None:
         """Close the link; safe to call twice."""
@@ -216,3 +224,7 @@ class RobotWrapper(Robot):
 
     def observation_age(self) -> float:
         return self.robot.observation_age()
+
+    @property
+    def latency(self) -> float:
+        return self.robot.latency

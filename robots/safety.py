@@ -186,6 +186,10 @@ class SafetyLayer(Robot):
     def observation_age(self) -> float:
         return self.robot.observation_age()
 
+    @property
+    def latency(self) -> float:
+        return self.robot.latency
+
     def stop(self) -> None:
         with self._lock:
             self.robot.stop()

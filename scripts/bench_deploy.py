@@ -26,7 +26,8 @@ physics and channel for the seed (``randomize=true``: friction, masses, damping,
 one command in ten a period late, the action noise as execution error, the observation
 delay on its joint states) and hold every trajectory and gripper command back D periods
 (``actuation_delay``), so the rows compare the same delay, jitter, noise and physics (the
-simulation's lag is the stand-in's own interpolation):
+simulation's lag is the stand-in's own interpolation). The deployment is told that delay
+(``command_latency``, as one configures a measured cell) and measures the states' age itself:
 
     python scripts/bench_deploy.py --instructions 20 --seeds 0 --modes sim dds --delay-periods 3
 """
@@ -200,7 +201,8 @@ def main() -> None:
                             cfg = load_config(
                                 "deploy",
                                 [*common, f"dds.domain={args.domain}", "confirm=true", "dry_run=false"]
-                                + ["connect_timeout=60"],
+                                # the cell's actuation delay, as one measures and configures a real cell's
+                                + ["connect_timeout=60", f"command_latency={args.actuation_delay}"],
                             )
                             out = deploy(
                                 cfg,

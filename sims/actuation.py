@@ -161,6 +161,12 @@ class ActuatedArm(RobotWrapper):
     def get_observation(self) -> RobotObservation:
         return self._seen[0]
 
+    @property
+    def latency(self) -> float:
+        """The draw's actuation delay plus its observation delay, s (what measuring this arm
+        would find; the per-step jitter and the lag are left out)."""
+        return (self.channel.draw.delay + len(self._seen) - 1) * self.description.control_period
+
     def send_action(self, action: RobotAction) -> RobotAction:
         if action.ee_delta is None:
             done = self.robot.send_action(action)

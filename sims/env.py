@@ -75,6 +75,7 @@ class RobotTaskEnv(gym.Env):
         self.layout = task_cls.layout(self.task_config)
         self.history = ActionHistory(self.layout.action_history, self.layout.action_dim)
         self.actuation = Actuation(self._hold(), self.description.control_period)
+        self.latency = 0.0  # control periods (the observation's ``latency`` part); randomisation sets it
         n_obs = self.layout.size
         self.action_space = spaces.Box(-1.0, 1.0, shape=(4 if self._uses_gripper else 3,), dtype=np.float32)
         goal_space = spaces.Box(-np.inf, np.inf, shape=(3,), dtype=np.float32)
@@ -96,7 +97,7 @@ class RobotTaskEnv(gym.Env):
         self.task.reset(self.np_random)
         self.history.reset(self._hold())
         self.actuation.reset(self._hold())
-        obs = self._observation()
+        obs = self.observe()
         return obs, {"is_success": bool(self.task.is_success(obs["achieved_goal"], obs["desired_goal"]))}
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
@@ -109,7 +110,7 @@ class RobotTaskEnv(gym.Env):
         if self._uses_gripper:
             width = (float(action[3]) + 1.0) / 2.0 * self._max_width
         self.robot.send_action(RobotAction(ee_delta=action[:3] * self._step_size, gripper_width=width))
-        obs = self._observation()
+        obs = self.observe()
         # One scalar distance serves both the reward and success (same rule as compute_reward).
         distance = math.dist(obs["achieved_goal"], obs["desired_goal"])
         success = distance < self.task_config.distance_threshold
@@ -143,10 +144,13 @@ class RobotTaskEnv(gym.Env):
             raise ValueError(f"action contains NaN or inf: {arr.tolist()}")
         return arr
 
-    def _observation(self) -> dict[str, np.ndarray]:
+    def observe(self) -> dict[str, np.ndarray]:
+        """The current observation dict (no physics step): what ``reset`` and ``step`` return."""
         r = self.robot.get_observation()
         return {
-            "observation": self.layout.build(r, self.task.object_state(), self.task.other_positions(), self.history),
+            "observation": self.layout.build(
+                r, self.task.object_state(), self.task.other_positions(), self.history, self.latency
+            ),
             "achieved_goal": self.task.achieved_goal(r).astype(np.float32),
             "desired_goal": self.task.desired_goal.astype(np.float32),
         }

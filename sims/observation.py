@@ -16,11 +16,15 @@ part                  size  what
 ``distractor_i``     3 x n  the other objects' positions, n = ``distractors``
 ``past_actions``     a x k  the last k actions the skill sent, newest first
                             (a = 3 or 4 action components, k = ``action_history``)
+``latency``              1  the arm's latency, control periods (``observe_latency``)
 ====================  ====  ==================================================
 
 The past actions make an actuation delay observable: with a delay of d periods the next
 state depends on the d actions still in flight, which a policy without them cannot know.
-Only ``observation`` grows; the goals, and so HER's relabelling, are untouched.
+Which of them are still in flight depends on the arm's latency: from a command leaving to
+its motion showing in the state the skill reads (actuation delay plus the state's age). A
+real cell's is measured once (:attr:`robots.robot.Robot.latency`); in training it is the
+episode's draw. Only ``observation`` grows; the goals, and so HER's relabelling, are untouched.
 
 The training envs (:class:`sims.env.RobotTaskEnv`), the executors that run skills in
 ``embodied run`` / ``deploy``, and the exported ONNX graph all take this vector from
@@ -86,12 +90,14 @@ class ObservationLayout:
         distractors: how many other objects' positions follow.
         action_dim: components of one action (3: displacement; 4: and the gripper).
         action_history: how many past actions follow (0: none).
+        observe_latency: the arm's latency (control periods) comes last.
     """
 
     uses_object: bool
     distractors: int
     action_dim: int = 3
     action_history: int = 0
+    observe_latency: bool = False
 
     def __post_init__(self) -> None:
         if self.distractors < 0:
@@ -103,20 +109,32 @@ class ObservationLayout:
 
     @property
     def base_size(self) -> int:
-        """Length of the vector without the past actions."""
-        return self.size - self.action_dim * self.action_history
+        """Length of the vector without the past actions and the latency."""
+        return self.size - self.action_dim * self.action_history - int(self.observe_latency)
 
     def history_of(self, size: int) -> int | None:
         """How many past actions an observation of ``size`` values carries with this layout's
         other parts (None when no whole number fits): to explain a checkpoint's mismatch."""
-        extra = size - self.base_size
+        extra = size - self.base_size - int(self.observe_latency)
         return extra // self.action_dim if extra >= 0 and extra % self.action_dim == 0 else None
 
     def mismatch(self, size: int) -> str | None:
         """Why a policy taking observations of ``size`` values cannot run with this layout
-        (None when it can): names the past actions when that is the difference."""
+        (None when it can): names the past actions or the latency when that is the difference."""
         if size == self.size:
             return None
+        if size == self.size - 1 and self.observe_latency or size == self.size + 1 and not self.observe_latency:
+            had = not self.observe_latency
+
+            def say(yes: bool) -> str:
+                return "the arm's latency" if yes else "no latency"
+
+            return (
+                f"the policy was trained with {say(had)} in its observation ({size} values), but the skill's "
+                f"config (task.observe_latency={str(self.observe_latency).lower()}) gives {say(not had)} "
+                f"({self.size} values); set task.observe_latency={str(had).lower()} or use a policy trained "
+                f"with {say(not had)}"
+            )
         had = self.history_of(size)
         if had is not None and had != self.action_history:
 
@@ -139,7 +157,8 @@ class ObservationLayout:
         """(name, size) of every part, in order."""
         parts = ROBOT_PARTS + (OBJECT_PARTS if self.uses_object else ())
         parts += tuple((f"distractor_{i}", 3) for i in range(self.distractors))
-        return parts + ((("past_actions", self.action_dim * self.action_history),) if self.action_history else ())
+        parts += (("past_actions", self.action_dim * self.action_history),) if self.action_history else ()
+        return parts + ((("latency", 1),) if self.observe_latency else ())
 
     @property
     def size(self) -> int:
@@ -164,6 +183,7 @@ class ObservationLayout:
             "history": self.index("past_actions") if self.action_history else None,
             "history_len": self.action_history,
             "action_dim": self.action_dim,
+            "latency": self.index("latency") if self.observe_latency else None,
         }
 
     def build(
@@ -172,6 +192,7 @@ class ObservationLayout:
         obj: ObjectState | None,
         others: Sequence[Sequence[float]],
         history: ActionHistory | None = None,
+        latency: float = 0.0,
     ) -> np.ndarray:
         """The flat observation, float32, shape ``(size,)``.
 
@@ -180,6 +201,7 @@ class ObservationLayout:
             obj: the moved object's state; None for skills without an object.
             others: positions (3,) of the other objects; the first ``distractors`` are used.
             history: the actions sent so far (needed when ``action_history`` > 0).
+            latency: the arm's latency in control periods, >= 0 (used when ``observe_latency``).
         """
         parts = [robot.ee_position, robot.ee_velocity, [robot.gripper_width]]
         if self.uses_object:
@@ -194,6 +216,10 @@ class ObservationLayout:
                     f"this skill's observation needs its last {self.action_history} actions of {self.action_dim} values"
                 )
             parts.append(history.vector())
+        if self.observe_latency:
+            if not (np.isfinite(latency) and latency >= 0):
+                raise ValueError(f"the arm's latency must be a finite number of periods >= 0, got {latency}")
+            parts.append([latency])
         return np.concatenate([np.asarray(p, float).ravel() for p in parts]).astype(np.float32)
 
 

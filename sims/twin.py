@@ -91,6 +91,10 @@ class TwinArm(Robot):
     def observation_age(self) -> float:
         return self.remote.observation_age()
 
+    @property
+    def latency(self) -> float:
+        return self.remote.latency
+
     def stop(self) -> None:
         self.remote.stop()
         self.twin.stop()

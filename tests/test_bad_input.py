@@ -53,6 +53,7 @@ CASES = [
     (["deploy", STACK, "robot=moon", "confirm=true"], "robot=moon: no such choice; choose one of panda, ur5e, xarm6"),
     (["run", STACK, "planner=gpt9"], "planner=gpt9: no such choice; choose one of grounded, llm, vlm"),
     (["deploy", STACK, "connect_timeout=-1"], "connect_timeout must be a positive number"),
+    (["deploy", STACK, "command_latency=-1"], "command_latency must be a non-negative number"),
     (["deploy", STACK, "safety.velocity_scale=1.0"], "looser than a real robot allows"),
     (["deploy", STACK, "safety.path_tolerance=0"], "safety.path_tolerance must be a positive number"),
     (["deploy", STACK, "domain=233"], "dds.domain must be an integer in 0..232"),

@@ -73,7 +73,7 @@ def test_observation_noise_leaves_reward_and_success_on_the_true_state():
     assert noise.max() > 0.01  # the policy sees noise ...
     np.testing.assert_array_equal(obs["desired_goal"], clean_obs["desired_goal"])  # ... but the goal is exact
     _, reward, terminated, _, info = env.step(np.zeros(4, dtype=np.float32))
-    true = env.unwrapped._observation()
+    true = env.unwrapped.observe()
     distance = np.linalg.norm(true["achieved_goal"] - true["desired_goal"])
     assert reward == pytest.approx(env.unwrapped.task.reward_from_distance(distance))
     assert info["is_success"] == terminated

@@ -277,6 +277,14 @@ def test_the_stand_in_command_applies_its_jitter_and_reports_its_channel(fake_ar
         time.sleep(0.02)
     # Whole driver ticks old: within half a tick of the delay asked for (5 ms at 100 Hz).
     assert 0.115 <= min(ages) and np.median(ages) < 0.3, ages
+    # What the skills are told (Robot.latency): that age, measured from the stamps as the
+    # states arrive, plus the command latency configured for the cell; the same through the
+    # safety layer that `embodied deploy` puts around the arm.
+    from robots.safety import SafetyLayer
+
+    assert 0.11 <= arm.state_latency < 0.3 and arm.latency == arm.state_latency, arm.state_latency
+    arm.command_latency = 0.04
+    assert SafetyLayer(arm, arm.description).latency == pytest.approx(0.04 + arm.state_latency, abs=0.02)
     summary = finish(proc, stats)
     channel = summary["actuation"]
     assert channel["delay"] == 0.08 and channel["jitter"] == 0.5 and channel["lag"] == 0.0, channel

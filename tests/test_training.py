@@ -234,6 +234,23 @@ def test_train_with_past_actions_and_run_it_only_with_them(tmp_path, capsys):
     assert "trained with its last 3 actions" in err and "task.action_history=3" in err and "Traceback" not in err
 
 
+def test_train_with_the_latency_and_run_it_only_with_it(tmp_path, capsys):
+    """A short training run with the arm's latency in the observation, drawn per episode;
+    the checkpoint runs with it and is refused, in one line, by a config without it."""
+    run_dir = tmp_path / "latency"
+    task = ["skill.task.action_history=4", "skill.task.observe_latency=true", "skill.prior.lead_reference=3"]
+    args = ["train", "skill=reach", *task, "randomize=true", "randomization.delay=[0,3]"]
+    assert main([*args, f"run_dir={run_dir}", *TINY, "total_steps=150", "eval.video_episodes=0"]) == 0
+    card = json.loads((run_dir / "card.json").read_text())
+    assert card["task"]["observe_latency"] is True
+    checkpoint = f"checkpoint={run_dir / 'last.zip'}"
+    assert main(["eval-skill", "reach", "episodes=2", checkpoint, *task[:2], "randomize=true"]) == 0
+    capsys.readouterr()
+    assert main(["eval-skill", "reach", "episodes=2", checkpoint]) == 2
+    err = capsys.readouterr().err
+    assert "trained with the arm's latency" in err and "task.observe_latency=true" in err and "Traceback" not in err
+
+
 def test_benchmark_recipes_train_on_panda_gym(tmp_path):
     """scripts/bench_training.py's two recipes (ours and the zoo's TQC) run end to end on panda-gym."""
     pytest.importorskip("panda_gym")

@@ -225,6 +225,7 @@ class Deploy(Run):
 
     target: str = Field(description="ros2: an arm behind a ROS 2 driver | sim: the dry run only")
     connect_timeout: float = Field(gt=0.0, le=600.0, description="seconds to wait for the first joint state")
+    command_latency: float = Field(ge=0.0, le=1.0, description="s from a command leaving to the arm acting on it")
     dry_run: StrictBool = Field(description="play the plan in the mirrored simulation first")
     confirm: StrictBool | None = Field(
         None, description="null: ask on stdin; true: move without asking; false: dry run only"

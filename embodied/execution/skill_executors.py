@@ -169,11 +169,13 @@ class SkillExecutor:
         return history
 
     def observation(self, world: Any, tracker: Tracker, history: ActionHistory | None = None) -> np.ndarray:
-        """The skill's flat observation in ``world``, the objects as ``tracker`` has them and
-        the actions sent so far (``history``, from :meth:`history`), from the one builder the
-        training env uses (:mod:`sims.observation`)."""
+        """The skill's flat observation in ``world``, the objects as ``tracker`` has them, the
+        actions sent so far (``history``, from :meth:`history`) and the arm's latency
+        (:attr:`robots.robot.Robot.latency`), from the one builder the training env uses
+        (:mod:`sims.observation`)."""
         history = history if history is not None else self.history(world)
-        return self.layout.build(world.robot.get_observation(), tracker.state(), tracker.others(), history)
+        latency = world.robot.latency / world.description.control_period  # periods, as the env's draw
+        return self.layout.build(world.robot.get_observation(), tracker.state(), tracker.others(), history, latency)
 
     def run(
         self,

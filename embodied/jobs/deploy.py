@@ -128,6 +128,7 @@ def connect_arm(cfg: DictConfig, description, safety: SafetyConfig) -> SafetyLay
         discovery=dds_settings(cfg),
         stale_after=safety.stale_after,  # one setting for both layers
         connect_timeout=float(cfg.connect_timeout),
+        command_latency=float(cfg.command_latency),
     )
     try:
         layer = SafetyLayer(arm, description, safety, hardware=True)

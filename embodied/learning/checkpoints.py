@@ -77,8 +77,9 @@ def load_policy(skill: str, checkpoint: str | Path | None = None, env: gym.Env |
     want, got = _space_shapes(env.observation_space), _space_shapes(saved_obs)
     layout = getattr(env.unwrapped, "layout", None)
     if layout is not None and want != got and env.action_space.shape == saved_act.shape and "observation" in got:
-        if layout.history_of(got["observation"][0]) not in (None, layout.action_history):
-            raise SkillError(f"checkpoint {path}: {layout.mismatch(got['observation'][0])}")
+        size = got["observation"][0]
+        if abs(size - layout.size) == 1 or layout.history_of(size) not in (None, layout.action_history):
+            raise SkillError(f"checkpoint {path}: {layout.mismatch(size)}")
     if want != got or env.action_space.shape != saved_act.shape:
         raise SkillError(
             f"checkpoint {path} was trained for observations {got} and actions {saved_act.shape}, but skill "

@@ -23,6 +23,12 @@ class PriorConfig(BaseModel):
     lead: float = Field(0.0, ge=0.0, le=1.0, description="share of the past actions' motion taken as in flight")
     """Share of the motion of the past actions in the observation counted as still in flight
     (the hand is aimed from where it is going); 0 without past actions."""
+    lead_reference: float | None = Field(
+        None, gt=0.0, le=16.0, description="latency (periods) at which lead applies; null: lead at any latency"
+    )
+    """With the arm's latency L in the observation (``task.observe_latency``), the share
+    credited is ``lead * L / lead_reference`` (at most 1), so it follows the arm; None (or no
+    latency in the observation): ``lead`` whatever the latency."""
     regrip_tol: float = Field(0.02, gt=0.0, le=0.1, description="the grasp keeps closing within this distance, m")
     """Once closing (the last action closed the gripper), it goes on while the hand is within
     this distance of the cube; needs past actions in the observation."""

@@ -42,6 +42,8 @@ class ObsLayout:
     """How many past actions the observation carries."""
     action_dim: int = 3
     """Components of one past action (3, or 4 with the gripper)."""
+    latency: int | None = None
+    """Index of the arm's latency (1, control periods); None when the observation has none."""
 
 
 def _past(obs: torch.Tensor, layout: ObsLayout) -> torch.Tensor | None:
@@ -56,14 +58,19 @@ def _in_flight(obs: torch.Tensor, layout: ObsLayout, cfg: PriorConfig) -> torch.
     """Where the hand is still going: ``lead`` times the motion of the recent actions, (B, 3) m.
 
     Under an actuation delay the measured hand lags the commands; the actions the arm has not
-    executed yet are among the last ones sent. The delay is not known, so a fraction
-    ``lead`` of their sum is credited: all of it (a Smith predictor) makes a short delay
-    oscillate, none makes a long one overshoot.
+    executed yet are among the last ones sent. A fraction ``lead`` of their sum is credited:
+    all of it (a Smith predictor) makes a short delay oscillate, none makes a long one
+    overshoot. When the observation carries the arm's latency L (periods) and
+    ``lead_reference`` is set, the fraction is ``lead * L / lead_reference`` (at most 1):
+    nothing in flight on an arm without latency, more on a slower one.
     """
     past = _past(obs, layout)
     if past is None or cfg.lead == 0:
         return torch.zeros_like(obs[:, :3])
-    return cfg.lead * cfg.step * past[:, :, :3].sum(1)
+    lead: torch.Tensor | float = cfg.lead
+    if layout.latency is not None and cfg.lead_reference is not None:
+        lead = (cfg.lead * obs[:, layout.latency : layout.latency + 1] / cfg.lead_reference).clamp(0.0, 1.0)
+    return lead * cfg.step * past[:, :, :3].sum(1)
 
 
 def _to_action(delta: torch.Tensor, cfg: PriorConfig) -> torch.Tensor:

@@ -54,6 +54,9 @@ class Ros2Arm(Robot):
         discovery: DDS discovery settings (default: the environment's, loopback unless told).
         stale_after: a joint state older than this is stale; commands are refused, s.
         connect_timeout: how long ``connect`` waits for the first joint state, s.
+        command_latency: s from a command leaving this machine to the arm acting on it
+            (network, driver cycle), as measured on the cell; :attr:`latency` adds the joint
+            states' age, measured from their stamps.
     """
 
     def __init__(
@@ -63,7 +66,11 @@ class Ros2Arm(Robot):
         stale_after: float = 0.2,
         connect_timeout: float = 5.0,
         discovery: Discovery | None = None,
+        command_latency: float = 0.0,
     ) -> None:
+        if not 0.0 <= command_latency <= 1.0:
+            raise ValueError(f"command_latency must be within 0..1 s, got {command_latency}")
+        self.command_latency = float(command_latency)
         self.description = robot if isinstance(robot, RobotDescription) else load_description(robot)
         self.discovery = discovery if discovery is not None else resolve(domain=domain)
         self.domain = self.discovery.domain
@@ -76,6 +83,8 @@ class Ros2Arm(Robot):
         self._node: Node | None = None
         self._state: JointState | None = None
         self._received = -np.inf
+        # How old each joint state was when it arrived (its stamp against this machine's clock).
+        self._ages: deque[float] = deque(maxlen=50)
         self._lock = threading.Lock()
         self._width_target = d.gripper.max_width
         self._next_tick = 0.0
@@ -132,6 +141,9 @@ class Ros2Arm(Robot):
             if all(n in names for n in self.description.joint_names) and len(msg.position) == len(names):
                 with self._lock:
                     self._state, self._received = msg, time.monotonic()
+                    stamp = msg.header.stamp.to_seconds()
+                    if stamp > 0:  # an unstamped state says nothing about its age
+                        self._ages.append(time.time() - stamp)
 
     def _poll(self) -> bool:
         """True if a joint state has arrived within ``stale_after``."""
@@ -144,6 +156,20 @@ class Ros2Arm(Robot):
 
     def observation_age(self) -> float:
         return self.state_age
+
+    @property
+    def state_latency(self) -> float:
+        """How old the joint states are when they arrive, s: the median over the last 50 of
+        arrival time minus stamp (0 when unstamped). The driver's clock must be synchronised
+        with this machine's (NTP or PTP, as ROS 2 assumes); the result is kept within
+        0..``stale_after``, so a skewed clock cannot make it absurd."""
+        ages = list(self._ages)
+        return float(min(max(np.median(ages), 0.0), self.stale_after)) if ages else 0.0
+
+    @property
+    def latency(self) -> float:
+        """:attr:`command_latency` (configured) plus :attr:`state_latency` (measured), s."""
+        return self.command_latency + self.state_latency
 
     # -- Robot ---------------------------------------------------------------------------
     def _joint_arrays(self) -> tuple[np.ndarray, np.ndarray, float]:

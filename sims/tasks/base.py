@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
 from robots.robot import RobotObservation
 from sims.config import ConfigModel
@@ -34,6 +34,10 @@ class TaskConfig(ConfigModel):
     action_history: StrictInt = Field(0, ge=0, le=16, description="past actions in the observation")
     """How many of the skill's past actions join the observation (at least the largest
     actuation delay, so that the actions still in flight are known)."""
+    observe_latency: StrictBool = Field(False, description="the arm's latency (control periods) in the observation")
+    """The arm's latency joins the observation, so the skill knows how many of its past
+    actions are still in flight (the randomisation's draw in training; the arm's
+    :attr:`robots.robot.Robot.latency` at run time)."""
 
 
 class Task(ABC):
@@ -104,6 +108,7 @@ class Task(ABC):
             distractors=config.distractors,
             action_dim=4 if cls.uses_gripper else 3,
             action_history=config.action_history,
+            observe_latency=config.observe_latency,
         )
 
     # -- scoring (vectorised for HER) ------------------------------------------------
