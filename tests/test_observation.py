@@ -66,7 +66,9 @@ def test_prior_indices_come_from_the_builder(skill):
     assert indices["width"] == layout.index("gripper_width") == 6
     assert indices["obj"] == (layout.index("object_position") if layout.uses_object else None)
     assert indices["history_len"] == layout.action_history == 4
-    assert indices["history"] == layout.index("past_actions") == layout.size - 4 * indices["action_dim"]
+    latency = int(layout.observe_latency)  # the push's latency comes after the past actions
+    assert indices["history"] == layout.index("past_actions") == layout.size - 4 * indices["action_dim"] - latency
+    assert indices["latency"] == (layout.size - 1 if latency else None)
     env = gym.make(cfg.env_id, task_config=dict(cfg.task))
     assert env.observation_space["observation"].shape == (layout.size,)
     env.close()
