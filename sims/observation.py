@@ -22,9 +22,10 @@ part                  size  what
 The past actions make an actuation delay observable: with a delay of d periods the next
 state depends on the d actions still in flight, which a policy without them cannot know.
 Which of them are still in flight depends on the arm's latency: from a command leaving to
-its motion showing in the state the skill reads (actuation delay plus the state's age). A
-real cell's is measured once (:attr:`robots.robot.Robot.latency`); in training it is the
-episode's draw. Only ``observation`` grows; the goals, and so HER's relabelling, are untouched.
+its motion showing in the state the skill reads (actuation delay plus the state's age). The
+arm says what it is (:attr:`robots.robot.Robot.latency`: configured and measured on a real
+cell, the draw on a simulated one); in training it is the episode's draw. Only
+``observation`` grows; the goals, and so HER's relabelling, are untouched.
 
 The training envs (:class:`sims.env.RobotTaskEnv`), the executors that run skills in
 ``embodied run`` / ``deploy``, and the exported ONNX graph all take this vector from
@@ -118,13 +119,19 @@ class ObservationLayout:
         extra = size - self.base_size - int(self.observe_latency)
         return extra // self.action_dim if extra >= 0 and extra % self.action_dim == 0 else None
 
+    def latency_of(self, size: int) -> bool | None:
+        """Whether an observation of ``size`` values carries the latency when that is all it
+        differs in from this layout (None otherwise): to explain a checkpoint's mismatch."""
+        return not self.observe_latency if size == self.size + (-1 if self.observe_latency else 1) else None
+
     def mismatch(self, size: int) -> str | None:
         """Why a policy taking observations of ``size`` values cannot run with this layout
         (None when it can): names the past actions or the latency when that is the difference."""
         if size == self.size:
             return None
-        if size == self.size - 1 and self.observe_latency or size == self.size + 1 and not self.observe_latency:
-            had = not self.observe_latency
+        had_latency = self.latency_of(size)
+        if had_latency is not None:
+            had = had_latency
 
             def say(yes: bool) -> str:
                 return "the arm's latency" if yes else "no latency"

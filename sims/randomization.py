@@ -189,9 +189,10 @@ class RandomizedEnv(gym.Wrapper):
         channel = np.random.default_rng(self._rng.integers(2**63))
         self._base.actuation.restart(ActuationDraw(d.delay, d.jitter, d.lag, d.action_noise), channel)
         # The arm's latency as measuring it would find it (ActuatedArm.latency, in periods):
-        # the reset observation is built again to carry it.
+        # the reset observation is built again when it carries it.
         self._base.latency = float(d.delay + d.observation_delay)
-        obs = self._base.observe()
+        if self._base.layout.observe_latency:
+            obs = self._base.observe()
         info = {**info, "randomization": asdict(d)}
         seen = self._noisy(obs)
         self._seen = deque([seen] * (d.observation_delay + 1), maxlen=d.observation_delay + 1)

@@ -78,7 +78,7 @@ def load_policy(skill: str, checkpoint: str | Path | None = None, env: gym.Env |
     layout = getattr(env.unwrapped, "layout", None)
     if layout is not None and want != got and env.action_space.shape == saved_act.shape and "observation" in got:
         size = got["observation"][0]
-        if abs(size - layout.size) == 1 or layout.history_of(size) not in (None, layout.action_history):
+        if layout.latency_of(size) is not None or layout.history_of(size) not in (None, layout.action_history):
             raise SkillError(f"checkpoint {path}: {layout.mismatch(size)}")
     if want != got or env.action_space.shape != saved_act.shape:
         raise SkillError(

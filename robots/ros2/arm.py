@@ -113,6 +113,7 @@ class Ros2Arm(Robot):
             self._node.writer(spec.gripper_topic, Float64MultiArray, COMMAND_QOS) if spec.gripper_topic else None
         )
         self._recent.clear()
+        self._ages.clear()  # a new connection measures its own
         deadline = time.monotonic() + self.connect_timeout
         while time.monotonic() < deadline:
             if self._poll():
@@ -163,7 +164,8 @@ class Ros2Arm(Robot):
         arrival time minus stamp (0 when unstamped). The driver's clock must be synchronised
         with this machine's (NTP or PTP, as ROS 2 assumes); the result is kept within
         0..``stale_after``, so a skewed clock cannot make it absurd."""
-        ages = list(self._ages)
+        with self._lock:  # the DDS listener appends from its own thread
+            ages = list(self._ages)
         return float(min(max(np.median(ages), 0.0), self.stale_after)) if ages else 0.0
 
     @property
