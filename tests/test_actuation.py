@@ -260,3 +260,34 @@ def test_the_controllers_own_moves_settle_on_a_late_arm_and_full_gain_does_not(d
     if delay:
         _, above, below = rise(MotionConfig(max_steps=75, gain=1.0, lead=0.0))
         assert above > 0.05 and below < -0.1  # what it used to do: back down past where it started
+
+
+def test_a_randomised_scene_is_the_same_whatever_ran_before_it():
+    """`Session.reset(seed, draw)` gives the same arm and cubes to the bit, fresh or after
+    another draw's motion: the draw's physics (the arm's gain included) take effect before
+    the arm is placed and the cubes settle, so an evaluation's run does not depend on the
+    instruction evaluated before it."""
+    from embodied.common.config_loader import load_config
+    from embodied.execution.session import Session
+    from robots.robot import RobotAction
+
+    session = Session(load_config("run", ["seed=0", "randomize=true", "skills=scripted", "video=false"]))
+    arm = session.world.robot
+
+    def run(draw: int, direction: float) -> tuple[np.ndarray, float]:
+        session.reset(0, draw)
+        gain = session.world.client.gain_scale
+        for _ in range(12):
+            arm.send_action(RobotAction(ee_delta=np.array([0.01, direction * 0.01, -0.005]), gripper_width=0.02))
+        truth = arm.robot.get_observation()  # the simulated arm itself: no delay, no noise
+        cubes = session.world.scene.object_positions()
+        return np.concatenate([truth.joint_positions, *(cubes[n] for n in sorted(cubes))]), gain
+
+    try:
+        first, gain = run(1, 1.0)
+        _, other_gain = run(2, -1.0)
+        assert other_gain != gain  # the draw in between had another actuator gain
+        again, _ = run(1, 1.0)
+        assert np.array_equal(first, again)
+    finally:
+        session.close()

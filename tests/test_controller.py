@@ -33,6 +33,11 @@ def test_predicates_from_positions():
     assert holds(sub("push", "l", region="left"), {"l": np.array([0.5, 0.3, 0.02])}, G)
     assert not holds(sub("push", "l", region="left"), {"l": left}, G)
     assert not holds(sub("push", "x", region="left"), {}, G)  # not seen: not achieved
+    # Fallen to the floor (the table top is z = 0): side by side there is not "next to".
+    floor = {"l": np.array([0.2, 0.1, -0.38]), "r": np.array([0.2, 0.14, -0.38]), "a": a}
+    assert not holds(sub("push", "l", next_to="r"), floor, G)
+    assert not holds(sub("push", "a", next_to="l"), floor, G)
+    assert holds(sub("push", "l", next_to="r"), {k: v + [0, 0, 0.4] for k, v in floor.items()}, G)
 
 
 def test_goal_positions_satisfy_their_predicates():
@@ -94,11 +99,14 @@ class FlakyLibrary(SkillLibrary):
         outer = self
 
         class Flaky:
-            def run(self, world, tracker, goal, max_steps, on_step=None, tolerance=None):
+            def history(self, world):
+                return executor.history(world)
+
+            def run(self, world, tracker, goal, max_steps, on_step=None, tolerance=None, history=None):
                 if outer.failures > 0:
                     outer.failures -= 1
                     return SkillRun(False, 0, float(np.linalg.norm(tracker.state().position - goal)))
-                return executor.run(world, tracker, goal, max_steps, on_step, tolerance)
+                return executor.run(world, tracker, goal, max_steps, on_step, tolerance, history)
 
         return Flaky()
 
@@ -159,3 +167,70 @@ def test_missing_policy_fails_before_any_motion(world):
 def test_bad_controller_config():
     with pytest.raises(ValueError, match="max_steps"):
         ControllerConfig(max_steps=0)
+
+
+def test_after_a_push_the_fingers_stay_closed_until_the_hand_has_risen(controller, world):
+    """Fingers opened beside a pushed cube flick it away (off the table near an edge): after a
+    push the hand rises closed; after a pick_place it releases in place first."""
+    sent = []
+    robot = world.robot
+    send = robot.send_action
+
+    def record(action):
+        sent.append((float(robot.get_observation().ee_position[2]), action.gripper_width))
+        return send(action)
+
+    robot.send_action = record
+    result = controller.execute(Plan(subgoals=[sub("push", "green_cube", region="left")]))
+    assert result.success, result.reason
+    # The clearing moves follow the push's commands (fingers closed, width 0): the first
+    # opening command comes only once the hand is a retreat's height above the table.
+    first_open = next(i for i, (_, w) in enumerate(sent) if w is not None and w > 0.0)
+    assert sent[first_open][0] > 0.5 * controller.config.retreat_height
+    assert all(w == 0.0 for _, w in sent[:first_open] if w is not None)
+
+
+def test_a_cube_that_falls_off_the_table_is_reported_and_not_chased(controller, world):
+    """The executor stops when its object leaves the table, and the controller says so
+    rather than "not visible", without retrying."""
+    attempts, sent = [], []
+    robot = world.robot
+    send = robot.send_action
+
+    def knock(action):
+        sent.append(action)
+        if len(sent) == 5:  # mid-push: knocked to the floor
+            world.client.set_base_pose("green_cube", np.array([0.15, 0.0, -0.38]))
+        return send(action)
+
+    robot.send_action = knock
+    controller.on_event = lambda kind, info: attempts.append(kind) if kind == "attempt" else None
+    result = controller.execute(Plan(subgoals=[sub("push", "green_cube", region="left")]))
+    assert not result.success
+    assert "green_cube fell off the table" in result.reason
+    assert len(attempts) == 1  # not retried: no attempt can bring it back
+    assert result.steps[0].to_json()["sim_steps"] < 150  # stopped at once, not chased for the budget
+
+
+def test_the_legs_of_a_push_share_one_record_of_the_commands_sent(controller, world):
+    """A long push runs in legs; each leg starts with the commands the last one sent (on a
+    late arm they are still in flight), not with a fresh "hold still"."""
+    from embodied.execution.skill_executors import SkillExecutor
+
+    starts = []
+    run = SkillExecutor.run
+
+    def spy(self, world, tracker, goal, max_steps, on_step=None, tolerance=None, history=None):
+        starts.append((history, None if history is None else history.vector()))
+        return run(self, world, tracker, goal, max_steps, on_step, tolerance, history)
+
+    SkillExecutor.run = spy
+    try:
+        start = world.scene.object_position("green_cube")
+        result = controller.execute(Plan(subgoals=[sub("push", "green_cube", at=[0.5, float(start[1]) + 0.25])]))
+    finally:
+        SkillExecutor.run = run
+    assert result.success, result.reason
+    assert len(starts) >= 3  # 25 cm in legs of push_leg (8 cm)
+    assert all(h is starts[0][0] for h, _ in starts)  # one record for the attempt
+    assert np.abs(starts[-1][1][:3]).max() > 0.05  # the last leg starts knowing the push's last commands

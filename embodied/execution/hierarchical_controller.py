@@ -228,14 +228,21 @@ class Controller:
 
         hold_gripper(self.world.robot, width, steps, on_step=lambda _: self._tick())
 
-    def _clear_view(self) -> None:
-        """Open the gripper in place, rise, and go to the home pose, which the overhead camera does not see."""
+    def _clear_view(self, release: bool = True) -> None:
+        """Rise and go to the home pose, which the overhead camera does not see, the gripper
+        open there. ``release``: open it in place first (something may be held)."""
         robot = self.world.robot
         open_width = self.world.description.gripper.max_width
-        # Release before moving: fingers that open while rising drag the cube off its support.
-        self._hold(open_width, self.config.release_steps)
         ee = robot.get_observation().ee_position
-        self._move(np.array([ee[0], ee[1], max(ee[2], 0.0) + self.config.retreat_height]), open_width, 20)
+        up = np.array([ee[0], ee[1], max(ee[2], 0.0) + self.config.retreat_height])
+        if release:
+            # Release before moving: fingers that open while rising drag the cube off its support.
+            self._hold(open_width, self.config.release_steps)
+            self._move(up, open_width, 20)
+        else:
+            # Nothing held (a push, fingers closed): fingers opened beside the cube would flick
+            # it away, off the table near an edge; they stay closed until clear of it.
+            self._move(up, 0.0, 20)
         self._move(self.world.home_ee_position, open_width, 60)
         self._hold(open_width, self.config.settle_steps)
 
@@ -285,12 +292,14 @@ class Controller:
             return False, str(exc), False
         executor = self.library.get(goal.skill)
         tracker = self.tracker(scene, goal.object)
+        # One record of the commands sent for the whole attempt, through every leg.
+        history = executor.history(self.world)
         budget = self.config.max_steps
         if goal.skill == "pick_place":
             # Come down onto the goal from above: carried sideways at the goal's height, the
             # cube would sweep whatever it is being put on.
             above = target + np.array([0.0, 0.0, self.config.approach_height])
-            run = executor.run(self.world, tracker, above, budget, self._tick, tolerance=0.02)
+            run = executor.run(self.world, tracker, above, budget, self._tick, 0.02, history)
             budget = max(budget - run.steps, 1)
         elif goal.skill == "push":
             # Long pushes in short legs: a cube pushed far at full speed slides past its goal.
@@ -298,10 +307,14 @@ class Controller:
             legs = int(np.ceil(np.linalg.norm((target - start)[:2]) / self.config.push_leg))
             for k in range(1, legs):
                 via = start + (target - start) * k / legs
-                run = executor.run(self.world, tracker, via, budget, self._tick, tolerance=0.03)
+                run = executor.run(self.world, tracker, via, budget, self._tick, 0.03, history)
                 budget = max(budget - run.steps, 1)
-        run = executor.run(self.world, tracker, target, budget, self._tick)
-        self._clear_view()
+                if run.fell:
+                    break
+        run = executor.run(self.world, tracker, target, budget, self._tick, history=history)
+        self._clear_view(release=goal.skill != "push")  # a push holds nothing
+        if run.fell:
+            return False, f"{goal.object} fell off the table", False
         if run.error:
             return False, run.error, True
         if self.check(goal):

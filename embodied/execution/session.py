@@ -8,6 +8,7 @@ instruction moves nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -95,11 +96,16 @@ class Session:
         (from ``seed`` and, when given, ``draw``: an evaluation draws per instruction)."""
         self.seed = seed
         self._draw_key = draw
-        self.world.reset(np.random.default_rng(seed))
+        place = functools.partial(self.world.reset, np.random.default_rng(seed))
+        if self.randomization is None:
+            place()
+        else:
+            # This scene's physics first: the arm is placed (its motors take the drawn gain) and
+            # the cubes settle under it, not under the last scene's draw, which made a run's
+            # outcome depend on the instruction evaluated before it.
+            self._randomize(place)
         self.world.settle()
         self.controller.forget()
-        if self.randomization is not None:
-            self._randomize()
 
     @staticmethod
     def _randomization(cfg: DictConfig):  # noqa: ANN205 (sims.randomization is imported only when used)
@@ -113,14 +119,17 @@ class Session:
         except ValueError as exc:
             raise ConfigError(f"randomization: {exc}") from None
 
-    def _randomize(self) -> None:
+    def _randomize(self, place: Callable[[], None] | None = None) -> None:
         """Draw this scene's physics, actuation channel and observation delay from its seed
-        (the cubes' placement is not touched: same seed, same scene, clean or randomised)."""
+        (the cubes' placement is not touched: same seed, same scene, clean or randomised);
+        ``place`` (the world's reset) runs between the physics and the arm's channel."""
         from sims.actuation import ActuationDraw
         from sims.randomization import draw_episode, scene_rng
 
         rng = scene_rng(self.seed, self._draw_key)
         d = draw_episode(self.randomization, self.world, rng)
+        if place is not None:
+            place()
         self.world.robot.restart(
             ActuationDraw(d.delay, d.jitter, d.lag, d.action_noise),
             d.observation_delay,

@@ -45,12 +45,15 @@ class SkillRun:
         steps: control steps taken (25 Hz).
         distance: final object-to-goal distance, m.
         error: why it stopped early (non-finite action), or None.
+        fell: the object left the table (its centre a cube's size below the table top): no
+            attempt can bring it back.
     """
 
     reached: bool
     steps: int
     distance: float
     error: str | None = None
+    fell: bool = False
 
 
 class ActionSource(Protocol):
@@ -185,12 +188,16 @@ class SkillExecutor:
         max_steps: int,
         on_step: StepCallback | None = None,
         tolerance: float | None = None,
+        history: ActionHistory | None = None,
     ) -> SkillRun:
         """Drive the tracked object toward ``goal`` ((3,), world frame, m) for at most ``max_steps`` control steps.
 
         The object's pose comes from ``tracker`` (:mod:`embodied.perception.tracker`: the
         simulator's ground truth, or the camera). Stops when the tracked object is within
-        ``tolerance`` (default: the executor's) of the goal.
+        ``tolerance`` (default: the executor's) of the goal. ``history`` (from
+        :meth:`history`, default a fresh one): the actions sent so far, extended in place; a
+        run that continues another (the next leg of a push) passes the same one on, so the
+        actions still in flight on a late arm are not forgotten between them.
         """
         from robots.robot import RobotAction
 
@@ -201,10 +208,13 @@ class SkillExecutor:
         goal = np.asarray(goal, dtype=np.float64)
         achieved = tracker.state().position
         distance = float(np.linalg.norm(achieved - goal))
-        history = self.history(world)
+        history = history if history is not None else self.history(world)
+        floor = float(world.scene.table_center[2]) - float(world.scene.config.cube_size)
         for n in range(max_steps):
             if distance < tol:
                 return SkillRun(True, n, distance)
+            if achieved[2] < floor:
+                return SkillRun(False, n, distance, "it fell off the table", fell=True)
             observation = self.observation(world, tracker, history)
             action = np.asarray(self.act(observation, achieved, goal), dtype=np.float64)
             if action.shape != ((4,) if self.uses_gripper else (3,)) or not np.isfinite(action).all():
