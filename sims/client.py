@@ -72,10 +72,10 @@ class PyBulletClient:
         if self._id < 0:
             raise RuntimeError("could not connect to PyBullet (is another GUI client already open?)")
         pb.setTimeStep(c.timestep, physicsClientId=self._id)
-        # Sorted contact pairs: the solver visits them in the same order whatever came before,
-        # so a reset world replays a seed to the bit (the pair cache survives restoreState).
         pb.setPhysicsEngineParameter(
-            numSolverIterations=c.solver_iterations, deterministicOverlappingPairs=1, physicsClientId=self._id
+            numSolverIterations=c.solver_iterations,
+            deterministicOverlappingPairs=int(c.sort_contact_pairs),  # why: SimConfig.sort_contact_pairs
+            physicsClientId=self._id,
         )
         pb.setGravity(0.0, 0.0, c.gravity, physicsClientId=self._id)
         self._bodies: dict[str, int] = {}
