@@ -49,15 +49,14 @@ class SimConfig(ConfigModel):
     gui: StrictBool = Field(False, description="open PyBullet's window instead of running headless")
     """Open PyBullet's GUI window instead of running headless (DIRECT)."""
     sort_contact_pairs: StrictBool = Field(
-        False, description="solve touching pairs in sorted order: a reset world replays a seed whatever ran before"
+        True, description="solve touching pairs in sorted order: a reset world replays a seed whatever ran before"
     )
     """Solve the touching pairs in a sorted order (PyBullet's ``deterministicOverlappingPairs``).
     Its cache of pairs outlives a state restore, so unsorted, a run's outcome depends on what
-    ran before it in the same world. The jobs that reset one world per instruction (``run``,
-    ``eval``, ``deploy``) turn it on in ``configs/sim/default.yaml``. The skill envs keep the
-    default, the physics the shipped skills were trained and measured in: sorted, their push
-    measured about 2 points lower under delay on the same 500 held-out episodes
-    (docs/sim-to-real.md)."""
+    ran before it in the same world (the jobs reset one world per instruction). The skill
+    envs turn it off (:data:`sims.env.SKILL_ENV_SIM`), the physics the shipped skills were
+    trained and measured in: sorted, their push measured about 2 points lower under delay on
+    the same 500 held-out episodes (docs/sim-to-real.md)."""
 
     @property
     def control_period(self) -> float:

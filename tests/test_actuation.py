@@ -328,3 +328,23 @@ def test_an_instruction_replays_to_the_bit_whatever_ran_before_it():
         assert first.shape == again.shape and np.array_equal(first, again)
     finally:
         session.close()
+
+
+def test_the_jobs_sort_contact_pairs_and_the_skill_envs_keep_the_physics_they_were_trained_in():
+    import gymnasium as gym
+
+    import sims  # noqa: F401 (registers the envs)
+    from embodied.common.config_loader import load_config
+    from embodied.execution.world_builder import build_world
+
+    env = gym.make("embodied/Push-v0")
+    world = build_world(load_config("run", ["seed=0", "video=false"]))
+    try:
+        assert env.unwrapped.world.client.config.sort_contact_pairs is False
+        assert world.client.config.sort_contact_pairs is True
+        sorted_env = gym.make("embodied/Push-v0", sim={"sort_contact_pairs": True})  # the caller decides
+        assert sorted_env.unwrapped.world.client.config.sort_contact_pairs is True
+        sorted_env.close()
+    finally:
+        env.close()
+        world.close()
