@@ -19,7 +19,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from omegaconf import OmegaConf
 
 from robots.description import RobotDescription
 from robots.robot import RobotAction
@@ -28,12 +27,6 @@ from sims.config import CameraConfig, SceneConfig, SimConfig, from_mapping
 from sims.observation import ActionHistory, hold_action
 from sims.tasks import get_task
 from sims.world import TabletopWorld
-
-SKILL_ENV_SIM = {"sort_contact_pairs": False}
-"""Where the skill envs' physics differs from :class:`SimConfig`'s defaults, unless the
-caller says otherwise: the contact pairs unsorted, as the shipped skills were trained and
-measured (an episode's seed fixes the run as a whole, in order; see
-:attr:`SimConfig.sort_contact_pairs`)."""
 
 
 class RobotTaskEnv(gym.Env):
@@ -66,9 +59,6 @@ class RobotTaskEnv(gym.Env):
         self.render_mode = render_mode
         task_cls = get_task(task)
         self.task_config = from_mapping(task_cls.config_class, task_config)
-        if not isinstance(sim, SimConfig):
-            given = OmegaConf.to_container(sim, resolve=True) if OmegaConf.is_config(sim) else dict(sim or {})
-            sim = {**SKILL_ENV_SIM, **given}
         sim_config = from_mapping(SimConfig, sim)
         if render_mode == "human":
             sim_config.gui = True

@@ -345,6 +345,8 @@ def test_the_jobs_sort_contact_pairs_and_the_skill_envs_keep_the_physics_they_we
         sorted_env = gym.make("embodied/Push-v0", sim={"sort_contact_pairs": True})  # the caller decides
         assert sorted_env.unwrapped.world.client.config.sort_contact_pairs is True
         sorted_env.close()
+        with pytest.raises(ValueError, match="sort_contact_pairs"):
+            gym.make("embodied/Push-v0", sim={"sort_contact_pairs": "yes"})
     finally:
         env.close()
         world.close()
