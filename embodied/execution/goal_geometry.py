@@ -118,9 +118,9 @@ def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometr
     return np.array([xy[0], xy[1], g.rest_z])
 
 
-def on_table(position: np.ndarray, g: Geometry) -> bool:
+def _above_table_top(position: np.ndarray, g: Geometry) -> bool:
     """The object's centre is above the table top (resting on it, on another cube, or held),
-    not fallen to the floor."""
+    not fallen to the floor (where it may still be under the table's x-y, :func:`_on_table`)."""
     return bool(position[2] > g.table_center[2])
 
 
@@ -128,7 +128,7 @@ def holds(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometry) -> bo
     """Whether ``goal`` is true of ``positions`` (False when an object involved is not there,
     or has fallen off the table: two cubes on the floor side by side are not "next to")."""
     obj = goal.object
-    if obj not in positions or not on_table(np.asarray(positions[obj]), g):
+    if obj not in positions or not _above_table_top(np.asarray(positions[obj]), g):
         return False
     a = np.asarray(positions[obj], dtype=np.float64)
     s = g.object_size
@@ -139,7 +139,7 @@ def holds(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometry) -> bo
     if rel == "region":
         lo, hi = region_bounds(g.table_center, g.table_size, value)
         return bool(np.all(a[:2] >= lo) and np.all(a[:2] <= hi))
-    if value not in positions or not on_table(np.asarray(positions[value]), g):
+    if value not in positions or not _above_table_top(np.asarray(positions[value]), g):
         return False
     b = np.asarray(positions[value], dtype=np.float64)
     d = a - b
