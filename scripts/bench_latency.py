@@ -13,7 +13,8 @@ Conditions (each on episodes seeded ``--seed`` + i, the same for every source):
 
 Sources: ``prior`` (the skill's scripted motion prior alone, with the skill config's prior
 settings) and ``policy`` (the shipped policy, or ``--checkpoint SKILL=PATH``). Every number
-comes with its Wilson 95 % interval; ``policy - prior`` is paired per episode. Writes
+comes with its Wilson 95 % interval; ``policy - prior`` is paired per episode, in success and
+in steps to success over the episodes both won (the sparse reward's -1 per step). Writes
 runs/bench/latency.json and prints a Markdown table. ``--cards`` also writes each skill's
 table into its shipped model card (embodied/assets/skills/SKILL.md and .json).
 """
@@ -49,6 +50,18 @@ def paired_difference(a: list[bool], b: list[bool], z: float = 1.96) -> tuple[fl
     mean = float(d.mean())
     half = z * float(d.std(ddof=1)) / math.sqrt(len(d)) if len(d) > 1 else 1.0
     return mean, mean - half, mean + half
+
+
+def paired_steps(prior: dict, policy: dict, z: float = 1.96) -> dict | None:
+    """Steps to success (an episode ends when it succeeds), policy - prior, over the episodes
+    both won, with a normal 95 % interval; None when fewer than two were won by both. The
+    sparse reward pays -1 per step until success, so this is what RL is rewarded to shorten."""
+    both = np.asarray(prior["successes"]) & np.asarray(policy["successes"])
+    if both.sum() < 2:
+        return None
+    d = np.asarray(policy["steps"], float)[both] - np.asarray(prior["steps"], float)[both]
+    mean, half = float(d.mean()), z * float(d.std(ddof=1)) / math.sqrt(len(d))
+    return {"mean": round(mean, 3), "ci95": [round(mean - half, 3), round(mean + half, 3)], "episodes": int(both.sum())}
 
 
 MAX_DELAY = 10  # sims.randomization's bound on a delay, in control periods
@@ -146,6 +159,7 @@ def main() -> None:
                     "success": wins / res.episodes,
                     "ci95": [round(low, 4), round(high, 4)],
                     "successes": [bool(s) for s in res.successes],
+                    "steps": [int(n) for n in res.lengths],
                     "seconds": round(time.perf_counter() - t0, 1),
                 }
                 print(
@@ -154,6 +168,15 @@ def main() -> None:
             if "prior" in row and "policy" in row:
                 mean, low, high = paired_difference(row["prior"]["successes"], row["policy"]["successes"])
                 row["policy_minus_prior"] = {"mean": round(mean, 4), "ci95": [round(low, 4), round(high, 4)]}
+                steps = paired_steps(row["prior"], row["policy"])
+                if steps is not None:
+                    row["policy_minus_prior"]["steps"] = steps
+                    fewer, more = steps["ci95"]
+                    print(
+                        f"{skill:10s} {name:10s} steps to success, policy - prior: {steps['mean']:+.2f}"
+                        f" [{fewer:+.2f}, {more:+.2f}] over {steps['episodes']} episodes both won",
+                        flush=True,
+                    )
             table[name] = row
         results["skills"][skill] = table
     results["wall_clock_s"] = round(time.perf_counter() - started)

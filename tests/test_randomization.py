@@ -185,6 +185,17 @@ def test_the_latency_benchmark_names_its_conditions_and_refuses_unknown_ones():
         bench.conditions(base, ["noisy"])
 
 
+def test_the_latency_benchmark_compares_steps_only_over_episodes_both_won():
+    bench = _bench_latency()
+    prior = {"successes": [True, True, False, True], "steps": [40, 30, 100, 50]}
+    policy = {"successes": [True, False, True, True], "steps": [36, 100, 60, 44]}
+    steps = bench.paired_steps(prior, policy)
+    # Episodes 0 and 3 only: -4 and -6 steps; a lost episode's 100 steps count for neither.
+    assert steps["episodes"] == 2 and steps["mean"] == pytest.approx(-5.0)
+    assert steps["ci95"][0] < -5.0 < steps["ci95"][1]
+    assert bench.paired_steps(prior, {"successes": [False] * 4, "steps": [100] * 4}) is None
+
+
 def test_the_failure_breakdown_records_each_episode_with_its_draw(tmp_path):
     """scripts/skill_failures.py runs the latency benchmark's episodes and keeps, per episode,
     the draw it ran under (here the delay fixed at 3) and how far off it ended."""

@@ -31,6 +31,9 @@ class PerceptionConfig(BaseModel):
     contact_distance: float = Field(
         0.03, gt=0.0, le=0.2, description="tracking: the gripper this close at the object's height pushes it, m"
     )
+    slide_friction: float = Field(
+        0.8, ge=0.0, le=5.0, description="tracking: a pushed object slides to a stop at this times g (friction)"
+    )
     match_distance: float = Field(
         0.06, gt=0.0, le=0.5, description="tracking: a detection this close to the prediction is the object, m"
     )

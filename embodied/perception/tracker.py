@@ -11,7 +11,8 @@ other objects' positions, and an ``update`` after every control step):
   velocity. A frame in which the object is not found (hidden by the gripper) changes
   nothing. While the gripper holds the object (closed to about the object's size around
   it) the object follows the gripper, since the hand above it hides it from an overhead
-  camera; a gripper at the object's height closer than a contact distance has pushed it.
+  camera; a gripper at the object's height closer than a contact distance has pushed it
+along the hand's motion, and it slides on after the hand, to a stop under friction.
 
 Frames come from a :class:`FrameStream`: :class:`SimulatedStream` renders the simulated world at
 the exposure times and holds each frame back by the latency; a ROS 2 camera subscription
@@ -30,6 +31,11 @@ from embodied.perception.config import PerceptionConfig
 from embodied.perception.scene import PerceivedObject, Scene
 from sims.camera import CameraFrame
 from sims.observation import ObjectState, object_state
+
+GRAVITY = 9.81
+"""m/s^2: a pushed object let go slides to a stop at ``slide_friction`` times this."""
+MIN_PUSH_SPEED = 0.01
+"""m/s: a slower hand is at rest (the difference of two measured positions is noise)."""
 
 
 class Tracker(Protocol):
@@ -139,6 +145,8 @@ class CameraTracker:
         self._measured_at = stream.now()
         self._others = {o.name: o.position.copy() for o in scene.objects if o.name != target.name}
         self._held_offset: np.ndarray | None = None
+        self._hand: tuple[float, np.ndarray] | None = None
+        """(time, end-effector position) at the last update: the hand's velocity."""
         self.frames = 0
         """Frames used so far."""
         self.found = 0
@@ -152,11 +160,17 @@ class CameraTracker:
 
     def predicted(self, at: float | None = None) -> np.ndarray:
         """Where the object is now (or at time ``at``): followed with the gripper, or the last
-        measurement moved on by its velocity for at most two frame periods (then held)."""
+        measurement moved on by its velocity, sliding to a stop under the table's friction
+        (``slide_friction`` x g), for at most two frame periods (then held)."""
         if self._held_offset is not None:
             return self.gripper()[0] + self._held_offset
-        elapsed = (self.stream.now() if at is None else at) - self._measured_at
-        return self._position + self._velocity * min(max(0.0, elapsed), 2.0 * self.period)
+        elapsed = min(max(0.0, (self.stream.now() if at is None else at) - self._measured_at), 2.0 * self.period)
+        speed = float(np.linalg.norm(self._velocity))
+        deceleration = self.config.slide_friction * GRAVITY
+        if speed < 1e-9 or deceleration <= 0.0:
+            return self._position + self._velocity * elapsed
+        moving = min(elapsed, speed / deceleration)  # s until it stops
+        return self._position + self._velocity * (moving - 0.5 * deceleration * moving * moving / speed)
 
     def state(self) -> ObjectState:
         position = self.predicted()
@@ -168,6 +182,11 @@ class CameraTracker:
 
     def update(self) -> None:
         ee, width = self.gripper()
+        now = self.stream.now()
+        hand_velocity = np.zeros(3)
+        if self._hand is not None and now - self._hand[0] > 1e-6:
+            hand_velocity = (ee - self._hand[1]) / (now - self._hand[0])
+        self._hand = (now, np.asarray(ee, dtype=np.float64).copy())
         if self._held_offset is None and self._held(ee, width):
             self._held_offset = self.predicted() - ee
         elif self._held_offset is not None and width >= self.size + 0.01:
@@ -177,21 +196,39 @@ class CameraTracker:
         for exposed, frame in self.stream.poll():
             self._use(exposed, frame)
         if self._held_offset is None and width < 0.5 * self.size:
-            self._pushed(ee)  # closed fingers push; open ones close around the object
+            self._pushed(ee, hand_velocity)  # closed fingers push; open ones close around the object
 
-    def _pushed(self, ee: np.ndarray) -> None:
+    def _pushed(self, ee: np.ndarray, hand_velocity: np.ndarray) -> None:
         """Closed fingers cannot pass through the object: at the object's height and closer than
-        ``contact_distance`` it has pushed it away (what the camera, with the hand over the
-        object, may not show until the hand leaves)."""
+        ``contact_distance`` they have pushed it (what the camera, with the hand over the
+        object, may not show until the hand leaves).
+
+        A hand moving into the object pushes it along its own motion, and the object leaves
+        with the hand's speed and slides on (see :meth:`predicted`). Pushed straight away from
+        the hand instead, an estimate contacted off its centre line went sideways while the cube
+        went with the hand: 5 cm off while the hand hid it. A hand at rest, or moving away,
+        only moves the estimate out of the fingers.
+        """
         position = self.predicted()
         if abs(float(ee[2] - position[2])) > self.size:
             return
-        away = position[:2] - ee[:2]
-        distance = float(np.linalg.norm(away))
+        offset = position[:2] - ee[:2]
+        distance = float(np.linalg.norm(offset))
         contact = self.config.contact_distance
-        if 1e-6 < distance < contact:
-            position[:2] = ee[:2] + away / distance * contact
-            self._position, self._velocity, self._measured_at = position, np.zeros(3), self.stream.now()
+        if not 1e-6 < distance < contact:
+            return
+        velocity = np.zeros(3)
+        speed = float(np.linalg.norm(hand_velocity[:2]))
+        along = float(offset @ hand_velocity[:2]) / speed if speed > MIN_PUSH_SPEED else 0.0
+        if along > 0.0:
+            # Forward along the hand's motion u until ``contact`` away: |offset + t u| = contact.
+            u = hand_velocity[:2] / speed
+            t = -along + np.sqrt(along * along - distance * distance + contact * contact)
+            position[:2] = position[:2] + t * u
+            velocity[:2] = hand_velocity[:2]
+        else:
+            position[:2] = ee[:2] + offset / distance * contact
+        self._position, self._velocity, self._measured_at = position, velocity, self.stream.now()
 
     def _use(self, exposed: float, frame: CameraFrame) -> None:
         self.frames += 1
@@ -199,6 +236,12 @@ class CameraTracker:
         self.stream.ages.append(self.stream.now() - exposed)
         if self._held_offset is not None:
             return  # the hand hides it; it moves with the gripper
+        if exposed < self._measured_at:
+            # Exposed before the estimate was last set by contact (a push, a release): the
+            # frame shows the object where it was. Taken, it put a cube the hand had just
+            # pushed back under the fingers, which then pushed the estimate 3 cm sideways.
+            self._update_others(scene, None)
+            return
         guess = self.predicted(exposed)
         same = [o for o in scene.objects if o.colour == self.colour]
         near = [o for o in same if np.linalg.norm(o.position[:2] - guess[:2]) <= self.config.match_distance]
@@ -234,6 +277,10 @@ class CameraTracker:
         self._position, self._measured_at = measured, exposed
         self._last_found = self.frames
         self.found += 1
+        self._update_others(scene, best)
+
+    def _update_others(self, scene: Scene, target: PerceivedObject | None) -> None:
+        """The other objects' positions from ``scene`` (all but ``target``)."""
         for o in scene.objects:
-            if o is not best and o.name in self._others:
+            if o is not target and o.name in self._others:
                 self._others[o.name] = o.position.copy()
