@@ -57,19 +57,32 @@ def run_tracked(world, skill, goal_of, steps, seed):
     return tracker, log
 
 
+def towards_centre(p: np.ndarray) -> np.ndarray:
+    """A push goal 10 cm from ``p`` towards the table's centre (0.5, 0)."""
+    return p + 0.1 * (np.array([0.5, 0.0, p[2]]) - p) / np.linalg.norm(p[:2] - [0.5, 0.0])
+
+
+def pushed_cube_bounds_hold(errors: np.ndarray) -> bool:
+    """The pushed-cube test's bounds on the per-step errors (m); scripts/bench_tracking.py
+    reports them over more seeds.
+
+    The hand hides the cube while it pushes: the estimate goes with the hand's motion and
+    slides on after it (pushed straight away from the fingers it ran 5-8 cm off on seeds 0
+    and 3: median 2.5 cm, 80th percentile 5.6 cm). The largest error is at the end, when the
+    skill stops with the hand still over a cube that left the hand's line (off-centre contact).
+    """
+    return bool(
+        np.median(errors) < 0.006 and np.percentile(errors, 80) < 0.02 and errors.max() < 0.04 and errors[-1] < 0.04
+    )
+
+
 @pytest.mark.parametrize("seed", [0, 1, 3, 4])
 def test_camera_tracker_follows_a_pushed_cube(world, seed):
-    towards_centre = lambda p: p + 0.1 * (np.array([0.5, 0.0, p[2]]) - p) / np.linalg.norm(p[:2] - [0.5, 0.0])  # noqa: E731
     tracker, log = run_tracked(world, "push", towards_centre, 60, seed)
     errors = np.array([np.linalg.norm(est - truth) for est, truth, _ in log])
     moved = np.linalg.norm(log[-1][1] - log[0][1])
     assert moved > 0.05  # the cube really moved, so this tests tracking, not holding still
-    # The hand hides the cube while it pushes: the estimate goes with the hand's motion and
-    # slides on after it (pushed straight away from the fingers it ran 5-8 cm off on seeds 0
-    # and 3: median 2.5 cm, 80th percentile 5.6 cm). The largest error is at the end, when the
-    # skill stops with the hand still over a cube that left the hand's line (off-centre contact).
-    assert np.median(errors) < 0.006 and np.percentile(errors, 80) < 0.02 and errors.max() < 0.04
-    assert errors[-1] < 0.04
+    assert pushed_cube_bounds_hold(errors), np.round(errors, 3)
     assert tracker.frames >= len(log) * 0.04 * 15 * 0.8  # frames came at about the camera's rate
 
 
