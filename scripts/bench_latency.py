@@ -26,6 +26,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,24 +45,24 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def paired_difference(a: list[bool], b: list[bool], z: float = 1.96) -> tuple[float, float, float]:
-    """Mean of b - a over paired episodes with a normal 95 % interval (difference of proportions, paired)."""
+def paired_difference(a: Sequence[float], b: Sequence[float], z: float = 1.96) -> tuple[float, float, float]:
+    """Mean of b - a over paired episodes with a normal 95 % interval (successes as 0/1: a
+    paired difference of proportions; or steps)."""
     d = np.asarray(b, float) - np.asarray(a, float)
     mean = float(d.mean())
     half = z * float(d.std(ddof=1)) / math.sqrt(len(d)) if len(d) > 1 else 1.0
     return mean, mean - half, mean + half
 
 
-def paired_steps(prior: dict, policy: dict, z: float = 1.96) -> dict | None:
+def paired_steps(prior: dict, policy: dict) -> dict | None:
     """Steps to success (an episode ends when it succeeds), policy - prior, over the episodes
     both won, with a normal 95 % interval; None when fewer than two were won by both. The
     sparse reward pays -1 per step until success, so this is what RL is rewarded to shorten."""
     both = np.asarray(prior["successes"]) & np.asarray(policy["successes"])
     if both.sum() < 2:
         return None
-    d = np.asarray(policy["steps"], float)[both] - np.asarray(prior["steps"], float)[both]
-    mean, half = float(d.mean()), z * float(d.std(ddof=1)) / math.sqrt(len(d))
-    return {"mean": round(mean, 3), "ci95": [round(mean - half, 3), round(mean + half, 3)], "episodes": int(both.sum())}
+    mean, low, high = paired_difference(np.asarray(prior["steps"])[both], np.asarray(policy["steps"])[both])
+    return {"mean": round(mean, 3), "ci95": [round(low, 3), round(high, 3)], "episodes": int(both.sum())}
 
 
 MAX_DELAY = 10  # sims.randomization's bound on a delay, in control periods

@@ -12,7 +12,7 @@ other objects' positions, and an ``update`` after every control step):
   nothing. While the gripper holds the object (closed to about the object's size around
   it) the object follows the gripper, since the hand above it hides it from an overhead
   camera; a gripper at the object's height closer than a contact distance has pushed it
-along the hand's motion, and it slides on after the hand, to a stop under friction.
+  along the hand's motion, and it slides on after the hand, to a stop under friction.
 
 Frames come from a :class:`FrameStream`: :class:`SimulatedStream` renders the simulated world at
 the exposure times and holds each frame back by the latency; a ROS 2 camera subscription
