@@ -88,6 +88,49 @@ CASES = {
             [(PP, "yellow_cube", ("on", "red_cube")), (PUSH, "blue_cube", ("region", "right"))],
         ),
     ],
+    # A condition in front of a command, though it starts with a question word.
+    "conditional": [
+        (
+            "when the green block is sitting on the yellow block, set the red block on the green block",
+            [(PP, "green_cube", ("on", "yellow_cube")), (PP, "red_cube", ("on", "green_cube"))],
+        ),
+    ],
+    # "on top" without an object: the top of the stack at the destination just named.
+    "elliptic top": [
+        (
+            "bring the green cube over to the blue cube and then set it on top",
+            [(PP, "green_cube", ("on", "blue_cube"))],
+        ),
+        ("take the yellow block to the red block and stack it on top", [(PP, "yellow_cube", ("on", "red_cube"))]),
+        (
+            "move the blue one over to the green one, then lay it down on top of it",
+            [(PP, "blue_cube", ("on", "green_cube"))],
+        ),
+        (
+            "place the yellow cube on the blue cube, then put the red cube on top",
+            [(PP, "yellow_cube", ("on", "blue_cube")), (PP, "red_cube", ("on", "yellow_cube"))],
+        ),
+        (
+            "stack green on red and the blue one on top",
+            [(PP, "green_cube", ("on", "red_cube")), (PP, "blue_cube", ("on", "green_cube"))],
+        ),
+        (
+            "make a tower of the red and the yellow cube, then put the blue one on top",
+            [(PP, "yellow_cube", ("on", "red_cube")), (PP, "blue_cube", ("on", "yellow_cube"))],
+        ),
+    ],
+    # A bare "to" is an approach: a next clause about the same two objects says where exactly.
+    "approach": [
+        (
+            "carry the red cube to the green one, then put it to the right of it",
+            [(PP, "red_cube", ("right_of", "green_cube"))],
+        ),
+        ("take the blue block to the yellow block", [(PP, "blue_cube", ("next_to", "yellow_cube"))]),
+        (
+            "move the red cube to the blue one and then push the green one to the far side",
+            [(PP, "red_cube", ("next_to", "blue_cube")), (PUSH, "green_cube", ("region", "far"))],
+        ),
+    ],
 }
 
 
@@ -105,6 +148,12 @@ REFUSALS = [
     ("the cube should be moved to the left", "ambiguous", ["moved", "should"]),
     ("have the green cube put inside the yellow cube", "inside", ["have", "put"]),
     ("I'd like the marble next to the red cube", "marble", ["like", "red"]),
+    # "on top" with nothing named to be on top of; a cube named after the last target with no
+    # place of its own (it used to be dropped without a word).
+    ("pick up the green cube and put it on top", "where should I put green cube", ["top"]),
+    ("push the yellow block to the right and the red block", "where should I push red cube", ["yellow"]),
+    ("put the blue cube next to the red cube, then put the green cube on top", "where should I put green", []),
+    ("when will you put the red cube on the blue cube", "question", []),
 ]
 
 

@@ -155,6 +155,27 @@ def _condition_first(text: str) -> list[str] | None:
     return None
 
 
+_STACK_TOP = "stack_top"
+"""Token for the object an elliptic "on top" means (:attr:`_Context.top`)."""
+
+
+def _refines(goal: SubGoal, approach: SubGoal) -> bool:
+    """``goal`` says where exactly ``approach`` (a bare "to") was taking the same object."""
+    return goal.object == approach.object and goal.target.value == approach.target.value
+
+
+def _is_conditional_command(text: str) -> bool:
+    """ "when the red cube is on the blue one, put the green one on it": a command with a
+    condition in front, not a question, though it starts with a question word."""
+    parts = _condition_first(text)
+    if parts is None or text.rstrip().endswith("?"):
+        return False
+    words = re.findall(r"[a-z']+", parts[1])
+    while words and words[0] in lx.FILLERS:
+        words = words[1:]
+    return bool(words) and _lemma(words[0]) in _VERB_SPLIT_WORDS
+
+
 def _lemma(word: str) -> str:
     """Base form of a verb the lexicon knows ("placing" -> "place", "pushes" -> "push"), else the word."""
     if word in _VERB_SPLIT_WORDS:
@@ -202,6 +223,13 @@ class _Context:
     held: list[str] = field(default_factory=list)
     tower: list[_Mention] | None = None
     tower_reverse: bool = False
+    # What "on top" with no object means: the top of the stack at the destination the last
+    # clause named ("carry the red cube to the yellow one and put it on top": the yellow one;
+    # "put red on blue, then green on top": red). None after a region or a side relation.
+    top: str | None = None
+    # A goal made of a bare "to" ("carry the red cube over to the yellow one"): only an
+    # approach, which a next clause about the same two objects replaces ("... and put it on top").
+    approach: SubGoal | None = None
 
 
 class GroundedPlanner:
@@ -293,7 +321,7 @@ class GroundedPlanner:
                 "('embodied run' without an instruction), which remembers what was done"
             )
         first = re.findall(r"[a-z']+", text)[0]
-        if first in lx.QUESTION_WORDS:
+        if first in lx.QUESTION_WORDS and not _is_conditional_command(text):
             raise _Unsuggestable(
                 f"{instruction!r} looks like a question; I follow commands such as 'put the red cube on the blue cube'"
             )
@@ -301,7 +329,11 @@ class GroundedPlanner:
         ctx = _Context(scene, last=[n for n in previous or [] if n in scene.names])
         goals: list[SubGoal] = []
         for clause in clauses:
-            goals.extend(self._clause(clause, ctx))
+            approach, ctx.approach = ctx.approach, None
+            new = self._clause(clause, ctx)
+            if approach is not None and goals and goals[-1] is approach and new and _refines(new[0], approach):
+                goals.pop()
+            goals.extend(new)
         goals.extend(self._finish_tower(ctx))
         if ctx.held:
             raise PlanError(
@@ -394,6 +426,9 @@ class GroundedPlanner:
                 return goals + self._clause(clause, ctx)
         ctx.verb = verb
         rest = toks[i:]
+        if verb in ("place", "stack") and ctx.top and "TOP" in rest and "ON" not in rest and not self._has_target(rest):
+            k = rest.index("TOP")  # "... and put it on top": on top of what the last clause named
+            rest = [*rest[:k], "ON", _STACK_TOP, *rest[k + 1 :]]
         if verb == "tower" or (verb == "stack" and "ON" not in rest and not self._has_target(rest)):
             ctx.tower = self._tower_mentions(rest, ctx)
             return []
@@ -549,7 +584,7 @@ class GroundedPlanner:
                 cur.all = True
             elif w in ("other", "remaining", "rest", "another"):
                 cur.other = True
-            elif w in lx.PRONOUNS:
+            elif w in lx.PRONOUNS or w == _STACK_TOP:
                 cur.pronoun = w
             elif w in lx.COLOURS and not (w in lx.NOUN_COLOURS and self._is_head(toks, j)):
                 cur.colour = lx.COLOURS[w]
@@ -595,12 +630,18 @@ class GroundedPlanner:
         """
         scene = ctx.scene
         seen = self._names(scene.names)
+        if m.pronoun == _STACK_TOP and ctx.top:
+            return [ctx.top]
         if m.pronoun in ("it", "them", "itself"):
             if m.pronoun == "itself" and exclude:
                 return [exclude[0]]
             last = previous if previous is not None else ctx.last
             if not last:
                 raise PlanError(f"I do not know what '{m.pronoun}' refers to; name the object")
+            if m.pronoun == "it" and last[-1] in exclude and ctx.top and ctx.top not in exclude:
+                # "carry the red cube to the yellow one and put it on top of it": the second
+                # "it" cannot be the cube being moved; it is the destination just named.
+                return [ctx.top]
             return list(last) if m.pronoun == "them" else [last[-1]]
         if m.other_thing:
             raise PlanError(f"there is no {m.other_thing} in the scene; I can see {seen}")
@@ -646,11 +687,14 @@ class GroundedPlanner:
     def _relations(self, toks: list[str], verb: str, clause: str, ctx: _Context) -> list[SubGoal]:
         """Read ``objects REL target [REL target ...] [and objects REL target ...]``."""
         segments: list[tuple[str | None, list[str]]] = [(None, [])]
-        for t in toks:
+        for j, t in enumerate(toks):
+            nxt = toks[j + 1] if j + 1 < len(toks) else ""
             if t.isupper() and t not in ("TOP", "BOTTOM", "TOP_DOWN"):
                 segments.append((t, []))
-            elif t == "to" and verb != "grasp" and segments[-1][0] is None and segments[-1][1]:
-                segments.append(("NEXT_TO", []))  # "move the red cube to the blue one"
+            elif t == "to" and segments[-1][0] is None and segments[-1][1] and _lemma(nxt) not in _VERB_SPLIT_WORDS:
+                # "move the red cube to the blue one", "take the red cube to the blue one"
+                # (not "pick up the red cube to put it ..."): a destination beside it.
+                segments.append(("TO", []))
             else:
                 segments[-1][1].append(t)
         previous = list(ctx.last)  # what "it" means in a target: the object of an earlier clause
@@ -675,6 +719,8 @@ class GroundedPlanner:
         goals: list[SubGoal] = []
         chain_start: int | None = None  # index of the first goal of an "a on b on c" chain
         movers = objects
+        top: str | None = None  # ctx.top after this clause (targets still read the last one)
+        left_over: list[_Mention] = []  # movers named after a target, still without a relation
         for rel, seg in segments[1:]:
             if rel.startswith("UNSUPPORTED_"):
                 name = rel.removeprefix("UNSUPPORTED_").lower().replace("_", " ")
@@ -692,8 +738,9 @@ class GroundedPlanner:
                 region = rel.removeprefix("REGION_").lower()
                 target = Target(region=_REGION_CANON.get(region, region))
                 goals.extend(SubGoal(skill=skill, object=o, target=target) for o in movers)
-                movers = self._next_movers(self._mentions(seg), ctx, movers)
-                chain_start = None
+                left_over = self._mentions(seg)
+                movers = self._next_movers(left_over, ctx, movers)
+                chain_start, top, ctx.approach = None, None, None
                 continue
             mentions = self._mentions(seg)
             if not mentions:
@@ -702,12 +749,23 @@ class GroundedPlanner:
             if len(target) != 1:
                 raise PlanError(f"'{mentions[0].text}' names {len(target)} objects; name one")
             self._remember(ctx, target, moved=False)
-            relation = {"ON": "on", "LEFT_OF": "left_of", "RIGHT_OF": "right_of", "NEXT_TO": "next_to"}[rel]
+            relation = {
+                "ON": "on",
+                "LEFT_OF": "left_of",
+                "RIGHT_OF": "right_of",
+                "NEXT_TO": "next_to",
+                "TO": "next_to",
+            }[rel]
             if relation == "on" and chain_start is None:
                 chain_start = len(goals)
+                top = movers[-1]  # the top of the stack this chain builds
+            elif relation != "on":
+                top = target[0] if rel == "TO" else None
             goals.extend(SubGoal(skill=skill, object=o, target=Target(**{relation: target[0]})) for o in movers)
-            if len(mentions) > 1:  # "... on the blue cube and the green one ..." -> next movers
-                movers = self._next_movers(mentions[1:], ctx, movers)
+            ctx.approach = goals[-1] if rel == "TO" and len(movers) == 1 else None
+            left_over = mentions[1:]
+            if left_over:  # "... on the blue cube and the green one ..." -> next movers
+                movers = self._next_movers(left_over, ctx, movers)
                 chain_start = None
             elif relation == "on":
                 movers = target  # "red on green on blue": green goes on blue before red goes on green
@@ -715,6 +773,18 @@ class GroundedPlanner:
                 chain_start = None
         if chain_start is not None and len(goals) - chain_start > 1:
             goals[chain_start:] = goals[chain_start:][::-1]
+        if left_over:
+            # "put red on blue and green on top": on the stack just built. Anything else named
+            # after the last target would be dropped without a word: ask instead.
+            if top and len(movers) == 1 and all(m.slot == "top" for m in left_over):
+                goals.append(SubGoal(skill=skill, object=movers[0], target=Target(on=top)))
+                top = movers[0]
+            else:
+                what = "push" if verb == "push" else "put"
+                raise PlanError(
+                    f"where should I {what} {self._names(movers)}? Say e.g. 'on the blue cube' or 'to the left'"
+                )
+        ctx.top = top
         return goals
 
     def _resolve_movers(
@@ -789,6 +859,7 @@ class GroundedPlanner:
             order[mid:mid] = middles
         order += [n for n, s in explicit if s == "top"]
         self._remember(ctx, order)
+        ctx.top = order[-1]
         return [
             SubGoal(skill="pick_place", object=top, target=Target(on=low))
             for low, top in zip(order, order[1:], strict=False)
