@@ -50,8 +50,29 @@ def test_goal_positions_satisfy_their_predicates():
 
 def test_no_room_beside_an_object_at_the_table_edge():
     pos = {"a": np.array([0.5, 0.0, 0.02]), "b": np.array([0.5, -0.33, 0.02])}
-    with pytest.raises(TargetError, match="no free room right of b"):
+    with pytest.raises(TargetError, match=r"no free room right of b .*2\.0 cm from the table's right edge"):
         goal_position(sub("pick_place", "a", right_of="b"), pos, G)
+
+
+@pytest.mark.parametrize("side", ["left_of", "right_of"])
+def test_a_placement_beside_a_cube_near_the_edge_is_squeezed_in(side):
+    """7.5 cm from the edge there is no room at 0.8-1.6 side gaps; a placement from above goes
+    closer sideways and in front or behind, still clear of the cube for the fingers."""
+    sign = 1.0 if side == "left_of" else -1.0
+    b = np.array([0.5, sign * (0.35 - 0.075), 0.02])
+    pos = {"a": np.array([0.5, 0.0, 0.02]), "b": b, "c": np.array([0.45, sign * 0.31, 0.02])}
+    goal = sub("pick_place", "a", **{side: "b"})
+    xy = goal_position(goal, pos, G)
+    d = xy - b
+    assert sign * d[1] >= 0.75 * G.object_size + G.side_margin - 1e-9  # the relation, with room to spare
+    assert np.hypot(d[0], d[1]) >= 0.8 * G.side_gap - 1e-9  # room for the fingers
+    assert abs(xy[1]) <= 0.35 - G.edge_margin + 1e-9  # on the table
+    assert np.linalg.norm(xy[:2] - pos["c"][:2]) >= 1.5 * G.object_size  # clear of the other cube
+    assert d[0] > 0  # c blocks the spots in front (smaller x)
+    assert holds(goal, dict(pos, a=xy), G)
+    # A push is not precise enough for that spot: it is refused with the reason.
+    with pytest.raises(TargetError, match="cm from the table's"):
+        goal_position(sub("push", "a", **{side: "b"}), pos, G)
 
 
 def scripted() -> SkillLibrary:

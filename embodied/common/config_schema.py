@@ -110,6 +110,9 @@ class Controller(_Section):
     push_leg: float = Field(0.08, ge=0.01, le=0.5, description="longest single push toward a via point, m")
     side_gap: float = Field(0.07, ge=0.04, le=0.3, description="centre distance for next to / left of / ..., m")
     edge_margin: float = Field(0.03, ge=0.0, le=0.2, description="goals keep this far from the table edge, m")
+    side_margin: float = Field(
+        0.01, ge=0.0, le=0.05, description="left/right goals squeezed by the table edge: sideways room to spare, m"
+    )
     min_move: float = Field(0.06, ge=0.0, le=0.3, description="region goals lie at least this far away, m")
     move_tolerance: float = Field(0.01, gt=0.0, le=0.1, description="scripted moves (clearing the view) stop here, m")
     move_gain: float = Field(0.5, gt=0.0, le=1.0, description="share of a scripted move's remaining error per step")

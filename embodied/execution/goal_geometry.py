@@ -28,6 +28,8 @@ class Geometry:
         edge_margin: goals keep this far from the table edge, m.
         min_move: region goals are at least this far from where the object is, when possible, m.
         place_tolerance: an ``at`` goal holds when the object rests this close to the point, m.
+        side_margin: a left/right goal squeezed by the table edge keeps its sideways offset
+            this far beyond what the relation needs (:data:`SIDE_MIN`), m.
     """
 
     table_center: tuple[float, float, float] = (0.5, 0.0, 0.0)
@@ -37,10 +39,19 @@ class Geometry:
     edge_margin: float = 0.03
     min_move: float = 0.06
     place_tolerance: float = 0.025
+    side_margin: float = 0.01
 
     @property
     def rest_z(self) -> float:
         return float(self.table_center[2]) + self.object_size / 2
+
+
+# What "left of" / "right of" mean, in cube sizes (used by :func:`holds` and by the goals
+# squeezed against the table edge, which must land inside it): the centres at least SIDE_MIN
+# apart sideways, at most SIDE_ALONG apart along the table's depth and SIDE_PLANAR in all.
+SIDE_MIN = 0.75
+SIDE_ALONG = 2.5
+SIDE_PLANAR = 4.0
 
 
 class TargetError(ValueError):
@@ -112,10 +123,50 @@ def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometr
             xy = ref[:2] + d * g.side_gap * scale
             if _on_table(xy, g) and _clearance(xy, positions, (obj, value)) >= clear:
                 candidates.append((scale, float(np.linalg.norm(xy - here[:2])), xy))
+    if not candidates and rel != "next_to" and goal.skill == "pick_place":
+        # Only a placement from above is precise enough for the squeezed spot: a push ends
+        # 1-2 cm off and may knock the cube it goes beside (scripts/bench_side_room.py).
+        squeezed = _squeezed_side_spot(ref, 1.0 if rel == "left_of" else -1.0, positions, (obj, value), g)
+        if squeezed is not None:
+            return np.array([squeezed[0], squeezed[1], g.rest_z])
     if not candidates:
-        raise TargetError(f"no free room {rel.replace('_', ' ')} {value} on the table")
+        raise TargetError(f"no free room {rel.replace('_', ' ')} {value} on the table{_edge_note(ref, rel, g)}")
     _, _, xy = candidates[0] if rel != "next_to" else min(candidates, key=lambda c: (c[0], c[1]))
     return np.array([xy[0], xy[1], g.rest_z])
+
+
+def _edge_note(ref: np.ndarray, rel: str, g: Geometry) -> str:
+    """Why a left/right goal found no room: how far the reference is from that table edge."""
+    if rel == "next_to":
+        return ""
+    centre, half = float(g.table_center[1]), float(g.table_size[1]) / 2
+    gap = centre + half - ref[1] if rel == "left_of" else ref[1] - (centre - half)
+    need = SIDE_MIN * g.object_size + g.side_margin + g.edge_margin
+    side = "left" if rel == "left_of" else "right"
+    return f" (it is {100 * gap:.1f} cm from the table's {side} edge; a cube beside it needs {100 * need:.1f} cm)"
+
+
+def _squeezed_side_spot(
+    ref: np.ndarray, side: float, positions: Mapping[str, np.ndarray], ignore: tuple[str, str], g: Geometry
+) -> np.ndarray | None:
+    """A pick-and-place spot to one side (``side`` +1 left, -1 right) of ``ref`` when the table edge leaves
+    less room there than ``side_gap``: closer sideways (down to :data:`SIDE_MIN` cube sizes
+    plus ``side_margin``) and moved in front or behind, so the centres stay as far apart as
+    the usual spots' (0.8 ``side_gap``: room for the fingers). The most clearly sideways
+    spot wins, then the least moved along; None when there is none either.
+    """
+    s = g.object_size
+    least_side = SIDE_MIN * s + g.side_margin
+    most_along = SIDE_ALONG * s - g.side_margin
+    spots = []
+    for u in np.linspace(least_side, g.side_gap, 15):
+        for v in np.linspace(-most_along, most_along, 37):
+            xy = ref[:2] + np.array([v, side * u])
+            if np.hypot(u, v) < 0.8 * g.side_gap or not _on_table(xy, g):
+                continue
+            if _clearance(xy, positions, ignore) >= 1.5 * s:
+                spots.append((-u, abs(v), xy))
+    return min(spots, key=lambda c: (c[0], c[1]))[2] if spots else None
 
 
 def _above_table_top(position: np.ndarray, g: Geometry) -> bool:
@@ -150,4 +201,4 @@ def holds(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometry) -> bo
     if rel == "next_to":
         return same_level and planar < 2.9 * s
     side = d[1] if rel == "left_of" else -d[1]
-    return same_level and side > 0.75 * s and abs(d[0]) < 2.5 * s and planar < 4.0 * s
+    return same_level and side > SIDE_MIN * s and abs(d[0]) < SIDE_ALONG * s and planar < SIDE_PLANAR * s

@@ -115,6 +115,7 @@ class Controller:
             object_size=float(sc.config.cube_size),
             side_gap=self.config.side_gap,
             edge_margin=self.config.edge_margin,
+            side_margin=self.config.side_margin,
             min_move=self.config.min_move,
             place_tolerance=self.config.place_tolerance,
         )
