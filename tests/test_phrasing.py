@@ -127,6 +127,10 @@ CASES = {
         ),
         ("take the blue block to the yellow block", [(PP, "blue_cube", ("next_to", "yellow_cube"))]),
         (
+            "bring the yellow cube over to the red one and set it to its right",
+            [(PP, "yellow_cube", ("right_of", "red_cube"))],
+        ),
+        (
             "move the red cube to the blue one and then push the green one to the far side",
             [(PP, "red_cube", ("next_to", "blue_cube")), (PUSH, "green_cube", ("region", "far"))],
         ),

@@ -42,6 +42,8 @@ _REWRITES: list[tuple[str, str]] = [
     (r"\bover (to|into|toward|towards|on|in|at|by|onto)\b", r" \1 "),
     (r"\b(?:on top of|on to|onto|upon|atop|over|above) (?:each other|one another)\b", " EACH_OTHER "),
     (r"\b(?:on|of) (?:each other|one another)\b", " EACH_OTHER "),
+    # "put it to its left": left of the thing just named (a pronoun target), not the table's left.
+    (r"\b(?:to|on|at) its (left|right)(?:[- ]hand)?(?: side)?\b", r" \1_OF it "),
     # The robot's own frame (docs/conventions.md): "your left" is the robot's left, +y.
     (
         r"\b(?:(?:to|on|at|towards?|over to|into|onto) )?(?:your|the robot's|the robots|robot's|its) "
