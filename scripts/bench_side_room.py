@@ -62,7 +62,8 @@ def summarise(rows: list[dict], skills: list[str], size: float) -> dict:
     summary = {}
     for skill in skills:
         mine = [r for r in rows if r["skill"] == skill]
-        placed = [r for r in mine if "no free room" not in (r["reason"] or "")]
+        # Refused at once; a case placed, judged off and then refused on its retry counts as placed.
+        placed = [r for r in mine if "after 1 attempt(s): no free room" not in (r["reason"] or "")]
         side = np.array([r["sideways"] for r in placed]) if placed else np.zeros(1)
         summary[skill] = {
             "cases": len(mine),
