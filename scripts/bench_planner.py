@@ -7,8 +7,8 @@ Usage:
     python scripts/bench_planner.py --json out.json
 
 Latencies are per instruction over the whole dev suite (tests/data/planner_dev.jsonl), after
-loading (the encoder included); the held-out phrasing suite (tests/data/planner_heldout.jsonl) is
-scored for accuracy: "cold" is the first pass (every word the lexicon does not know costs one encoder call),
+loading (the encoder included); the held-out phrasing suite (tests/data/planner_heldout.jsonl) and
+the spontaneous-speech suite (tests/data/planner_spoken.jsonl) are scored for accuracy: "cold" is the first pass (every word the lexicon does not know costs one encoder call),
 the others are later passes (encoder results cached). Constrained-decoding overhead is measured as a ratio of
 the same model's tokens/s with and without the grammar, side by side in one run.
 """
@@ -40,7 +40,7 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def bench_grounded(suite: list[dict], repeats: int, heldout: list[dict] | None = None) -> dict:
+def bench_grounded(suite: list[dict], repeats: int, scored: dict[str, list[dict]] | None = None) -> dict:
     import torch
 
     torch.set_num_threads(1)
@@ -67,7 +67,7 @@ def bench_grounded(suite: list[dict], repeats: int, heldout: list[dict] | None =
         "cold_latency_ms_p95": round(1000 * percentile(cold, 95), 3),
         "cold_latency_ms_max": round(1000 * max(cold), 3),
         **report.summary(),
-        **({"heldout": run_suite(planner, heldout).summary()} if heldout else {}),
+        **{name: run_suite(planner, entries).summary() for name, entries in (scored or {}).items()},
     }
 
 
@@ -118,6 +118,11 @@ def main() -> None:
         default=str(ROOT / "tests" / "data" / "planner_heldout.jsonl"),
         help="phrasing suite scored for accuracy only ('' to skip)",
     )
+    parser.add_argument(
+        "--spoken",
+        default=str(ROOT / "tests" / "data" / "planner_spoken.jsonl"),
+        help="spontaneous-speech suite (typos, self-repairs, exclusions) scored for accuracy only ('' to skip)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="passes over the suite for latency")
     parser.add_argument("--vlm", default=None, help="VLM folder or hub id (default: a tiny random one)")
     parser.add_argument("--vlm-instructions", type=int, default=10)
@@ -129,7 +134,11 @@ def main() -> None:
     results = {
         "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
         "python": platform.python_version(),
-        "grounded": bench_grounded(suite, args.repeats, load_suite(args.heldout) if args.heldout else None),
+        "grounded": bench_grounded(
+            suite,
+            args.repeats,
+            {name: load_suite(path) for name, path in (("heldout", args.heldout), ("spoken", args.spoken)) if path},
+        ),
     }
     instructions = [e["instruction"] for e in suite if "plan" in e][: args.vlm_instructions]
     if args.vlm:

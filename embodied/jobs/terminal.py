@@ -28,7 +28,11 @@ def print_config(name: str, overrides: Sequence[str]) -> int:
 
 
 def show_plan(result, title: str) -> None:  # noqa: ANN001 (embodied.planning.planner.PlanResult)
-    """A plan as a table, or the refusal in one line."""
+    """A plan as a table, or the refusal in one line; first how the instruction was read when
+    typos or self-repairs changed it."""
+    read_as = result.details.get("read_as")
+    if read_as:
+        console.print(f"[dim]read as: {read_as}[/dim]")
     if result.ok:
         table = Table(title=f"{title} ({result.seconds * 1000:.1f} ms)")
         for col in ("#", "skill", "object", "target"):

@@ -20,6 +20,7 @@ import numpy as np
 
 from embodied.perception.scene import Scene
 from embodied.planning import lexicon as lx
+from embodied.planning import spoken
 from embodied.planning.planner import PlanResult
 from embodied.planning.sentence_encoder import BACKENDS, DEFAULT_ENCODER, SentenceEncoder, resolve_encoder_path
 from embodied.planning.subgoals import Plan, PlanError, SubGoal, Target, validate_plan
@@ -36,7 +37,7 @@ _REWRITES: list[tuple[str, str]] = [
         r"\b\d+(?:\.\d+)? ?(?:cm|centimet(?:er|re)s?|mm|millimet(?:er|re)s?|m|met(?:er|re)s?|inch(?:es)?|in)\b",
         " DISTANCE ",
     ),
-    (r"\bso (?:that )?(?:it|they) (?:is|are|'s|sits|rests|ends up|lands)\b", " "),
+    (r"\bso (?:that )?(?:it|they) ?(?:is|are|'s|'re|sits|rests|ends up|lands)\b", " "),
     (r"\bfrom (?:the )?top to (?:the )?bottom\b|\btop[- ]down\b", " TOP_DOWN "),
     (r"\bfrom (?:the )?bottom to (?:the )?top\b|\bbottom[- ]up\b", " "),
     (r"\bover (to|into|toward|towards|on|in|at|by|onto)\b", r" \1 "),
@@ -102,6 +103,10 @@ _BEFORE = re.compile(r",?\s*\b(?:but )?(?:before (?:that|this|doing (?:that|this
 _VERB_SPLIT_WORDS = lx.PLACE_VERBS | lx.GRASP_VERBS | lx.PUSH_VERBS | lx.TOWER_VERBS | frozenset(lx.UNSUPPORTED_VERBS)
 
 
+_NEGATED = re.compile(r"^(?:please |but )?(?:don't|dont|do not|never)\s+")
+"""A clause that says what not to do."""
+
+
 class _Unsuggestable(PlanError):
     """A refusal no other command can fix (a question, a negation, no words): no "did you mean"."""
 
@@ -125,6 +130,14 @@ _NORMALISE = [
         # "what I need is ...": a wish in the form of a question word.
         (r"^what (?:i|we) (?:really )?(?:need|want|would like|'d like|d like|would love) (?:is|are)\b", " "),
         (r"\b(?:a (?:little )?bit|a little|a tad|a touch|slightly|somewhat|a few centimet(?:er|re)s)\b", " "),
+        # "make it so that the red cube is on ...": an outcome to reach, said as one.
+        (r"\b(?:make|have|get) it so(?: that)?\b", " "),
+        # "... and the green one on top of that": "that" without a noun is the object just named.
+        (
+            r"\b(on top of|onto|on|next to|beside|left of|right of) (?:that|this)\b"
+            r"(?! (?:[a-z]+ )?(?:cube|cubes|block|blocks|box|boxes|brick|bricks|one|ones)\b)",
+            r"\1 it",
+        ),
     ]
 ]
 """Rewrites of the whole text before clauses are split: compound colour words lose their
@@ -257,7 +270,10 @@ class GroundedPlanner:
         self._encoder_name, self._threshold, self._backend = encoder, threshold, encoder_backend
         self._encoder: SentenceEncoder | None = None
         self.suggest_threshold = suggest_threshold
-        resolve_encoder_path(encoder)  # a missing model fails here, before any motion, not mid-plan
+        # A missing model fails here, before any motion, not mid-plan. Its vocabulary tells a
+        # typo from a real word the planner does not know (embodied.planning.spoken).
+        self._english = spoken.english_words(resolve_encoder_path(encoder))
+        self._known = spoken.planner_words()
         if encoder_backend not in BACKENDS:
             raise PlanError(f"planner.encoder_backend must be one of {', '.join(BACKENDS)}, got {encoder_backend!r}")
 
@@ -279,8 +295,9 @@ class GroundedPlanner:
         and "the same one" mean before this instruction names anything (interactive prompt).
         """
         start = time.perf_counter()
+        read_as: list[str] = []
         try:
-            plan = validate_plan(Plan(subgoals=self._read(instruction, scene, previous)), scene)
+            plan = validate_plan(Plan(subgoals=self._read(instruction, scene, previous, read_as)), scene)
             result = PlanResult(instruction, plan, None)
         except PlanError as exc:
             result = PlanResult(instruction, None, str(exc))
@@ -292,6 +309,8 @@ class GroundedPlanner:
                     "plan": [suggestion.subgoal.to_json()],
                     "similarity": round(suggestion.similarity, 3),
                 }
+        if read_as:
+            result.details["read_as"] = read_as[0]
         result.seconds = time.perf_counter() - start
         return result
 
@@ -303,7 +322,11 @@ class GroundedPlanner:
         return nearest(instruction, scene, self.encoder, self.suggest_threshold)
 
     # -- clauses -----------------------------------------------------------------------
-    def _read(self, instruction: str, scene: Scene, previous: list[str] | None = None) -> list[SubGoal]:
+    def _read(
+        self, instruction: str, scene: Scene, previous: list[str] | None = None, read_as: list[str] | None = None
+    ) -> list[SubGoal]:
+        """The sub-goals of ``instruction``; ``read_as`` receives the text as read when typos or
+        self-repairs changed it (:mod:`embodied.planning.spoken`)."""
         if not isinstance(instruction, str):
             raise _Unsuggestable(f"the instruction must be text, got {type(instruction).__name__}")
         text = " ".join(instruction.lower().replace("’", "'").replace("\u2019", "'").split())
@@ -311,6 +334,11 @@ class GroundedPlanner:
         for pattern, repl in _NORMALISE:
             text = pattern.sub(repl, text)
         text = " ".join(text.split())
+        heard = text
+        text, _typos = spoken.clean(text, self._known, self._english)
+        text = " ".join(text.split()).strip(" ,")
+        if read_as is not None and text != heard:
+            read_as.append(text.replace(spoken.REPAIR, "no:"))
         if not text:
             raise _Unsuggestable("the instruction is empty; say what to do, e.g. 'put the red cube on the blue cube'")
         if not re.search(r"[a-z]", text):
@@ -323,20 +351,42 @@ class GroundedPlanner:
                 "('embodied run' without an instruction), which remembers what was done"
             )
         first = re.findall(r"[a-z']+", text)[0]
-        if first in lx.QUESTION_WORDS and not _is_conditional_command(text):
+        if first in lx.QUESTION_WORDS and not _is_conditional_command(text) and not _NEGATED.match(text):
             raise _Unsuggestable(
                 f"{instruction!r} looks like a question; I follow commands such as 'put the red cube on the blue cube'"
             )
-        clauses = self._clauses(text)
+        clauses = [
+            (clause, k > 0 and j == 0)
+            for k, segment in enumerate(text.split(spoken.REPAIR))
+            for j, clause in enumerate(self._clauses(segment.strip(" ,")))
+        ]
         ctx = _Context(scene, last=[n for n in previous or [] if n in scene.names])
         goals: list[SubGoal] = []
-        for clause in clauses:
+        forbidden: list[tuple[str | None, str, Target | None]] = []
+        clause_start = 0
+        for n, (clause, repairs) in enumerate(clauses):
             approach, ctx.approach = ctx.approach, None
+            if n == 0 and len(clauses) > 1 and _NEGATED.match(clause):
+                # "don't push the blue cube, pick it up and ...": what not to do, then what to
+                # do instead; the negated clause only says what "it" is.
+                forbidden = self._negated(_NEGATED.sub("", clause, count=1), ctx)
+                continue
+            if repairs:  # "..., actually put it on the blue one": replaces the clause before
+                del goals[clause_start:]
+            clause_start = len(goals)
             new = self._clause(clause, ctx)
             if approach is not None and goals and goals[-1] is approach and new and _refines(new[0], approach):
                 goals.pop()
+                clause_start = len(goals)
             goals.extend(new)
         goals.extend(self._finish_tower(ctx))
+        for goal in goals:
+            if any(self._forbids(f, goal) for f in forbidden):
+                raise _Unsuggestable(
+                    f"{instruction!r} asks for the very move it says not to make "
+                    f"({goal.skill} {goal.object.replace('_', ' ')} {goal.target.relation} "
+                    f"{goal.target.json_value()}); say which you want"
+                )
         if ctx.held:
             raise PlanError(
                 f"I can pick up {self._names(ctx.held)} only to put it somewhere: say where "
@@ -345,6 +395,39 @@ class GroundedPlanner:
         if not goals:
             raise PlanError(f"I could not find anything to do in {instruction!r}")
         return goals
+
+    def _negated(self, clause: str, ctx: _Context) -> list[tuple[str | None, str, Target | None]]:
+        """What a negated first clause would have asked for, as (skill, object, target) with
+        None for what it left open (to check nothing planned does it), leaving in ``ctx`` only
+        its object, as what "it" means next."""
+        try:
+            goals = self._clause(clause, ctx)
+        except PlanError:
+            goals = []
+        ctx.verb, ctx.top, ctx.approach, ctx.tower, ctx.held = None, None, None, None, []
+        if goals:
+            ctx.last = [goals[0].object]
+            return [(g.skill, g.object, g.target) for g in goals]
+        # "don't push the blue cube": no place, so any push of the blue cube is what not to do.
+        toks = self._tokens(clause)
+        i = next((k for k, t in enumerate(toks) if t not in lx.FILLERS), len(toks))
+        verb = _lemma(toks[i]) if i < len(toks) else ""
+        # "move" and "touch" say nothing of how: they forbid every skill on the object.
+        placing = (lx.PLACE_VERBS | lx.GRASP_VERBS) - {"move", "shift", "relocate", "reposition", "transfer"}
+        skill = "push" if verb in lx.PUSH_VERBS else "pick_place" if verb in placing else None
+        start = i if i == len(toks) or self._starts_object_or_outcome(toks[i:]) else i + 1  # past the verb
+        for m in self._mentions([t for t in toks[start:] if not t.isupper()])[:1]:
+            try:
+                ctx.last = self._resolve(m, ctx)
+            except PlanError:
+                return []
+            return [(skill, ctx.last[0], None)]
+        return []
+
+    @staticmethod
+    def _forbids(forbidden: tuple[str | None, str, Target | None], goal: SubGoal) -> bool:
+        skill, obj, target = forbidden
+        return goal.object == obj and skill in (None, goal.skill) and target in (None, goal.target)
 
     def _clauses(self, text: str) -> list[str]:
         """Split at sequence words; a clause after "before that" moves in front of its predecessor;
@@ -723,7 +806,14 @@ class GroundedPlanner:
         movers = objects
         top: str | None = None  # ctx.top after this clause (targets still read the last one)
         left_over: list[_Mention] = []  # movers named after a target, still without a relation
-        for rel, seg in segments[1:]:
+        for k, (rel, seg) in enumerate(segments[1:], start=2):
+            if seg[-1:] in (["and"], ["or"]) and k < len(segments) and segments[k][0] != "EACH_OTHER":
+                # "on the blue cube and on the green cube", "to the left and to the back": one
+                # object, two places.
+                raise PlanError(
+                    f"{self._names(movers)} cannot go to two places at once ({clause!r}); say one place, "
+                    "or name another object for the second"
+                )
             if rel.startswith("UNSUPPORTED_"):
                 name = rel.removeprefix("UNSUPPORTED_").lower().replace("_", " ")
                 raise PlanError(
@@ -767,6 +857,7 @@ class GroundedPlanner:
             ctx.approach = goals[-1] if rel == "TO" and len(movers) == 1 else None
             left_over = mentions[1:]
             if left_over:  # "... on the blue cube and the green one ..." -> next movers
+                previous = list(movers)  # "... and the green one on top of it": the one just placed
                 movers = self._next_movers(left_over, ctx, movers)
                 chain_start = None
             elif relation == "on":

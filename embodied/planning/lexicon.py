@@ -52,10 +52,10 @@ OTHER_SHAPES = (
 """Shapes and things the tabletop scene does not hold (for grounding unknown nouns)."""
 
 PLACE_VERBS = frozenset(
-    "put place set move bring transfer relocate carry drop lay position deposit stack pile stick plop "
+    "put place set move bring transfer relocate carry drop lay position deposit stack pile stick plop pop plonk "
     "shift transport reposition rest sit stand".split()
 )
-GRASP_VERBS = frozenset("pick grab take lift get grasp raise hold seize fetch".split())
+GRASP_VERBS = frozenset("pick grab take lift get grasp raise hold seize fetch hoist".split())
 """Verbs that take an object in hand; a destination must follow ("... and put it on ...")."""
 PUSH_VERBS = frozenset("push slide shove nudge drag scoot slip glide sweep roll".split())
 TOWER_VERBS = frozenset("build make create construct form assemble erect".split())
@@ -85,7 +85,7 @@ FILLERS = frozenset(
     "secondly third thirdly fourth last start begin can could would will you robot hey hi ok okay well so i i'd "
     "really actually definitely honestly basically simply "
     "id want need like let's lets us go ahead and to that after once done with yes quickly carefully "
-    "gently slowly".split()
+    "gently slowly uh um er erm hmm ah oh alright".split()
 )
 """Words that carry no action, object or place in an imperative (removed before reading the verb)."""
 
