@@ -8,7 +8,8 @@ Usage:
 
 Latencies are per instruction over the whole dev suite (tests/data/planner_dev.jsonl), after
 loading (the encoder included); the held-out phrasing suite (tests/data/planner_heldout.jsonl) and
-the spontaneous-speech suite (tests/data/planner_spoken.jsonl) are scored for accuracy: "cold" is the first pass (every word the lexicon does not know costs one encoder call),
+the spontaneous-speech suite (tests/data/planner_spoken.jsonl) are scored for accuracy: "cold" is
+the first pass (every word the lexicon does not know costs one encoder call),
 the others are later passes (encoder results cached). Constrained-decoding overhead is measured as a ratio of
 the same model's tokens/s with and without the grammar, side by side in one run.
 """
