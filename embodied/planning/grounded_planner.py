@@ -24,7 +24,7 @@ from embodied.planning import spoken
 from embodied.planning.planner import PlanResult
 from embodied.planning.sentence_encoder import BACKENDS, DEFAULT_ENCODER, SentenceEncoder, resolve_encoder_path
 from embodied.planning.subgoals import Plan, PlanError, SubGoal, Target, validate_plan
-from embodied.planning.suggestions import Suggestion, nearest
+from embodied.planning.suggestions import Suggestion, nearest, render
 
 _REGION = r"(far|near|back|front|rear|left|right|center|centre|middle)"
 _SIDE = r"(?:side|edge|end|part|area|region|half|corner|portion|section|zone|third)"
@@ -383,9 +383,8 @@ class GroundedPlanner:
         for goal in goals:
             if any(self._forbids(f, goal) for f in forbidden):
                 raise _Unsuggestable(
-                    f"{instruction!r} asks for the very move it says not to make "
-                    f"({goal.skill} {goal.object.replace('_', ' ')} {goal.target.relation} "
-                    f"{goal.target.json_value()}); say which you want"
+                    f"{instruction!r} asks for the very move it says not to make ({render(goal)}); "
+                    "say which you want"
                 )
         if ctx.held:
             raise PlanError(
