@@ -383,8 +383,7 @@ class GroundedPlanner:
         for goal in goals:
             if any(self._forbids(f, goal) for f in forbidden):
                 raise _Unsuggestable(
-                    f"{instruction!r} asks for the very move it says not to make ({render(goal)}); "
-                    "say which you want"
+                    f"{instruction!r} asks for the very move it says not to make ({render(goal)}); say which you want"
                 )
         if ctx.held:
             raise PlanError(
