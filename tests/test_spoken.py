@@ -188,3 +188,35 @@ def test_the_reading_is_reported_and_shown(planner, capsys):
     show_plan(result, "plan")
     assert "read as: place the red cube on the yellow one" in capsys.readouterr().err
     assert "read_as" not in planner.plan("put the red cube on the blue cube", ALL).details
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("can u put the red cube on the blue one pls", [("pick_place", "red_cube", "on", "blue_cube")]),
+        ("put the red cube on the blue cube and leave it there", [("pick_place", "red_cube", "on", "blue_cube")]),
+        (
+            "pick up the blue cube, move it over the red cube and drop it there",
+            [("pick_place", "blue_cube", "on", "red_cube")],
+        ),
+        (
+            "would it be possible to put the blue cube on the yellow cube?",
+            [("pick_place", "blue_cube", "on", "yellow_cube")],
+        ),
+        ("do you mind putting the green cube on the yellow cube?", [("pick_place", "green_cube", "on", "yellow_cube")]),
+        ("try to put the red cube on the blue cube", [("pick_place", "red_cube", "on", "blue_cube")]),
+        ("I wanna see the red cube on the blue cube", [("pick_place", "red_cube", "on", "blue_cube")]),
+        ("don't stack it, just push the yellow cube to the right", [("push", "yellow_cube", "region", "right")]),
+        (
+            "put the yellow cube to the left of the blue cube, er, right of it I mean",
+            [("pick_place", "yellow_cube", "right_of", "blue_cube")],
+        ),
+    ],
+)
+def test_shorthand_wrappers_and_closing_remarks(planner, text, expected):
+    assert plan_of(planner, text) == expected
+
+
+def test_a_closing_remark_alone_still_needs_a_place(planner):
+    result = planner.plan("pick up the red cube and put it there", ALL)
+    assert not result.ok and "only to put it somewhere" in result.error

@@ -103,6 +103,9 @@ _BEFORE = re.compile(r",?\s*\b(?:but )?(?:before (?:that|this|doing (?:that|this
 _VERB_SPLIT_WORDS = lx.PLACE_VERBS | lx.GRASP_VERBS | lx.PUSH_VERBS | lx.TOWER_VERBS | frozenset(lx.UNSUPPORTED_VERBS)
 
 
+_ADVERBS = frozenset("just now please simply instead rather also quickly carefully gently slowly".split())
+"""Words that may stand between a comma and the verb of a new clause."""
+
 _NEGATED = re.compile(r"^(?:please |but )?(?:don't|dont|do not|never)\s+")
 """A clause that says what not to do."""
 
@@ -122,9 +125,16 @@ _NORMALISE = [
             r"\b(?:for (?:me|us)|if you (?:can|could|would|don't mind|do not mind)|if possible|when you can|"
             r"when you get a chance|(?:be )?so kind as to|(?:be )?kind enough to|do me a favou?r and|"
             r"make sure(?: that)?|see to it that|ensure(?: that)?|"
-            r"it(?:'d| would)? be (?:great|nice|good|perfect|ideal|lovely|helpful) if)\b",
+            r"it(?:'d| would)? be (?:great|nice|good|perfect|ideal|lovely|helpful) if|"
+            r"(?:i|we)(?:'d| would) (?:love|like|appreciate) it if(?: you (?:could|would|can))?|"
+            r"(?:would|will|is|could) it be possible(?: for you)? to|is it possible(?: for you)? to|"
+            r"(?:are|would) you (?:be )?able to|do you mind|would you mind|"
+            r"(?:please )?(?:try|attempt|remember|be sure|manage) (?:to|and)|go ahead and|go and)\b",
             " ",
         ),
+        # Talk about what one wants to see: "i wanna see the red cube on the blue one".
+        (r"\bwanna\b", "want to"),
+        (r"\b(?:gonna|going to|gotta|got to) need\b", "need"),
         # "that one", "the same one": the object last moved (a pronoun, like "it").
         (r"\b(?:that|the same|that same) (?:one|cube|block|box)\b", "it"),
         # "what I need is ...": a wish in the form of a question word.
@@ -454,7 +464,11 @@ class GroundedPlanner:
         out, current = [], []
         for i, w in enumerate(words):
             bare = w.strip(",")
-            nxt = words[i + 1].strip(",") if i + 1 < len(words) else ""
+            # The next word past adverbs: "don't stack it, just push ..." splits before "just".
+            k = i + 1
+            while k < len(words) - 1 and words[k].strip(",") in _ADVERBS:
+                k += 1
+            nxt = words[k].strip(",") if k < len(words) else ""
             if bare == "and" and _lemma(nxt) in _VERB_SPLIT_WORDS and current:
                 out.append(" ".join(current))
                 current = []

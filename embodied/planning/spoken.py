@@ -18,6 +18,8 @@ each by kind, never by listing sentences:
 - **exclusions** ("put the yellow cube, not the red one, on the blue cube"; "not on the
   blue cube but on the yellow cube"): the excluded phrase goes.
 - **hesitations** at the start ("um,", "right,", "ok so,").
+- **shorthand and closing remarks**: "can u put ... pls"; "... and leave it there", "...,
+  then let go", "and that's it" after a placement, which already ends with the cube released.
 - **a topic named first** ("the yellow block, could you push it to the left"): the
   object is put where the command's "it" stands.
 
@@ -49,6 +51,18 @@ _RUN_TOGETHER = {
     "tothe": "to the",
 }
 """Two words typed as one; no edit distance finds these."""
+
+_SHORTHAND = {"u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks", "ty": "thanks",
+              "n": "and", "&": "and", "+": "and", "w/": "with", "abt": "about", "nxt": "next"}  # fmt: skip
+"""Texting shorthand, read as the words it stands for."""
+
+_CLOSING = re.compile(
+    r",?\s*\b(?:and |then |,)*(?:(?:leave|drop|release|set|put|place|let) (?:it|them)(?: down)? "
+    r"(?:there|right there|in place|where it is)|let (?:it |them )?go(?: of (?:it|them))?|release (?:it|them)|"
+    r"leave (?:it|them)|(?:that's|that is) (?:it|all)|(?:you're|you are|we're|we are) done)\b\s*(?=[,.!]|$)"
+)
+"""A closing remark after a placement ("... and leave it there", "..., then let go", "and
+that's it"): the placement already ends with the cube released where it was put."""
 
 _MARKERS = (
     r"no,? wait|wait,? no|no,? sorry|sorry,? no|sorry|oops|i mean|i meant|or rather|rather|actually|wait|"
@@ -244,7 +258,13 @@ def _apply_repair(before: str, fix: str) -> str | None:
         return f"{before}, {REPAIR} {fix}"
     if words[0] in _RELATION_START:
         at = _place_start(clause)
-        return None if at is None else f"{head}{clause[:at]}{fix}"
+        if at is None:
+            return None
+        # "left of the blue cube, er, right of it": "it" is the object of the place replaced.
+        named = _last_object_start(clause[at:])
+        if named is not None and re.search(r"\bit\b", fix):
+            fix = re.sub(r"\bit\b", clause[at + named :].strip(), fix, count=1)
+        return f"{head}{clause[:at]}{fix}"
     if _place_start(fix) is not None:  # "green on yellow": object and place again
         at = _verb_end(clause)
         return None if at is None else f"{head}{clause[:at]} {fix}"
@@ -325,9 +345,20 @@ def drop_hesitation(text: str) -> str:
     return rest
 
 
+def expand_shorthand(text: str) -> str:
+    """Texting shorthand as words ("can u put ... pls")."""
+    return re.sub(r"(?<![\w'])(?:w/|[a-z]+|[&+])(?![\w'])", lambda m: _SHORTHAND.get(m.group(0), m.group(0)), text)
+
+
+def drop_closing(text: str) -> str:
+    """Closing remarks after a placement removed ("and leave it there"), when something came before."""
+    m = _CLOSING.search(text)
+    return text if m is None or m.start() == 0 else f"{text[: m.start()]}{text[m.end() :]}".strip(" ,")
+
+
 def clean(text: str, known: frozenset[str], english: frozenset[str]) -> tuple[str, list[tuple[str, str]]]:
-    """Typos, exclusions, hesitations and self-repairs undone, in that order; returns the text
-    and the typo corrections made."""
-    text, fixes = correct_typos(text, known, english)
-    text = drop_hesitation(drop_exclusions(text))
+    """Shorthand, typos, exclusions, hesitations, closing remarks and self-repairs undone, in
+    that order; returns the text and the typo corrections made."""
+    text, fixes = correct_typos(expand_shorthand(text), known, english)
+    text = drop_closing(drop_hesitation(drop_exclusions(text)))
     return resolve_topic(repair(text)), fixes
