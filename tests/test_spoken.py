@@ -220,3 +220,14 @@ def test_shorthand_wrappers_and_closing_remarks(planner, text, expected):
 def test_a_closing_remark_alone_still_needs_a_place(planner):
     result = planner.plan("pick up the red cube and put it there", ALL)
     assert not result.ok and "only to put it somewhere" in result.error
+
+
+def test_towers_described_as_a_list(planner):
+    assert plan_of(planner, "stack them: green, then red, then blue on top") == [
+        ("pick_place", "red_cube", "on", "green_cube"),
+        ("pick_place", "blue_cube", "on", "red_cube"),
+    ]
+    assert plan_of(planner, "build a tower with the blue cube on the bottom and the green cube on it") == [
+        ("pick_place", "green_cube", "on", "blue_cube")
+    ]
+    assert not planner.plan("stack them", ALL).ok  # no list: "them" is still unknown

@@ -926,6 +926,8 @@ class GroundedPlanner:
         region = [t for t in toks if t.startswith("REGION_") and t not in ("REGION_CENTER", "REGION_MIDDLE")]
         if region:
             raise PlanError("I can build a tower but not choose where: the bottom cube stays where it is")
+        # "... and the green cube on it": "it" is the cube listed before, which the order says.
+        toks = [t for j, t in enumerate(toks) if not (t in ("it", "that") and j > 0 and toks[j - 1] == "ON")]
         mentions = self._mentions([t for t in toks if t not in lx.TOWER_NOUNS and t not in ("ON",)])
         # "a three-cube tower": a bare noun describes the tower, it is not one of its cubes.
         return [m for m in mentions if m.colour or m.pronoun or m.all or m.other or m.unknown or m.other_thing]
@@ -940,6 +942,8 @@ class GroundedPlanner:
             if m.all:
                 use_all = True
                 continue
+            if m.pronoun == "them" and not ctx.last and len(mentions) > 1:
+                continue  # "stack them: green, then red, then blue on top": the list says which
             for n in self._resolve(m, ctx):
                 known = [k for k, (name, _) in enumerate(explicit) if name == n]
                 if known and m.slot:  # "the red, green and blue cubes, red at the bottom"
