@@ -31,6 +31,15 @@ def test_plan_prints_only_json_on_stdout_with_punctuation_in_the_instruction():
     }
 
 
+def test_plan_shows_how_a_mistyped_and_corrected_instruction_was_read():
+    proc = run_plan("plcae the red cube on the bleu cube, no wait, on the yelow one", "seed=3")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["plan"] == [
+        {"skill": "pick_place", "object": "red_cube", "target": {"on": "yellow_cube"}}
+    ]
+    assert "read as: place the red cube on the yellow one" in proc.stderr
+
+
 def test_refusal_is_json_with_exit_status_2(capsys):
     code = main(["plan", "put the purple cube on the red cube", "seed=1", "show_scene=false"])
     out = json.loads(capsys.readouterr().out)

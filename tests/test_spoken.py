@@ -6,16 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_planner import ALL, plan_of
 
 from embodied.jobs.terminal import show_plan
-from embodied.perception.scene import Scene
 from embodied.planning import spoken
 from embodied.planning.grounded_planner import GroundedPlanner
 from embodied.planning.sentence_encoder import DEFAULT_ENCODER, resolve_encoder_path
 from embodied.planning.suites import load_suite, run_suite
 
 SUITE = Path(__file__).parent / "data" / "planner_spoken.jsonl"
-ALL = Scene.from_names(["red_cube", "green_cube", "blue_cube", "yellow_cube"])
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +25,6 @@ def planner():
 @pytest.fixture(scope="module")
 def words():
     return spoken.planner_words(), spoken.english_words(resolve_encoder_path(DEFAULT_ENCODER))
-
-
-def plan_of(planner, text):
-    result = planner.plan(text, ALL)
-    assert result.ok, result.error
-    return [(g.skill, g.object, g.target.relation, g.target.value) for g in result.plan.subgoals]
 
 
 def test_spoken_suite_accuracy(planner):

@@ -100,7 +100,7 @@ _SEQUENCE = re.compile(
     r"you're|you are) done)\b,?|,?\s*\bnext\b(?! to),?|,?\s*\b(?:secondly|thirdly|second|third)\b,?)\s*"
 )
 _BEFORE = re.compile(r",?\s*\b(?:but )?(?:before (?:that|this|doing (?:that|this))|but first)\b,?\s*")
-_VERB_SPLIT_WORDS = lx.PLACE_VERBS | lx.GRASP_VERBS | lx.PUSH_VERBS | lx.TOWER_VERBS | frozenset(lx.UNSUPPORTED_VERBS)
+_VERB_SPLIT_WORDS = lx.ACTION_VERBS
 
 
 _ADVERBS = frozenset("just now please simply instead rather also quickly carefully gently slowly".split())
@@ -345,7 +345,7 @@ class GroundedPlanner:
             text = pattern.sub(repl, text)
         text = " ".join(text.split())
         heard = text
-        text, _typos = spoken.clean(text, self._known, self._english)
+        text = spoken.clean(text, self._known, self._english)
         text = " ".join(text.split()).strip(" ,")
         if read_as is not None and text != heard:
             read_as.append(text.replace(spoken.REPAIR, "no:"))

@@ -68,6 +68,9 @@ UNSUPPORTED_VERBS = (
 )
 """Actions outside the skill catalogue (prototypes for refusing unknown verbs)."""
 
+ACTION_VERBS = PLACE_VERBS | GRASP_VERBS | PUSH_VERBS | TOWER_VERBS | frozenset(UNSUPPORTED_VERBS)
+"""Every verb the lexicon knows: a word that starts a clause."""
+
 VERB_PROTOTYPES: dict[str, tuple[str, ...]] = {
     "place": ("put", "place", "move", "set", "stack", "carry", "transfer", "drop", "bring", "lay", "position"),
     "grasp": ("pick up", "grab", "take", "lift", "grasp"),

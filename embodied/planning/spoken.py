@@ -90,7 +90,7 @@ _RELATION_START = frozenset(
 )
 """First words of a place phrase ("on the blue one", "to the left", "next to ...")."""
 _SEQUENCE_WORDS = frozenset("then after afterwards next finally and before once when".split())
-_VERBS = lx.PLACE_VERBS | lx.GRASP_VERBS | lx.PUSH_VERBS | lx.TOWER_VERBS | frozenset(lx.UNSUPPORTED_VERBS)
+_VERBS = lx.ACTION_VERBS
 _OBJECT_WORDS = frozenset(lx.COLOURS) | lx.CUBE_NOUNS | lx.GENERIC_NOUNS | lx.PRONOUNS
 
 
@@ -268,13 +268,13 @@ def _apply_repair(before: str, fix: str) -> str | None:
     if _place_start(fix) is not None:  # "green on yellow": object and place again
         at = _verb_end(clause)
         return None if at is None else f"{head}{clause[:at]} {fix}"
-    if not words_end_with_object(clause):
+    if not _ends_with_object(clause):
         return None  # "put the red cube on, uh, the blue one": a pause, not a repair
     at = _last_object_start(clause)
     return None if at is None else f"{head}{clause[:at]}{fix}"
 
 
-def words_end_with_object(text: str) -> bool:
+def _ends_with_object(text: str) -> bool:
     """True when ``text`` ends with an object phrase ("... on the blue one")."""
     words = _words(text)
     return bool(words) and words[-1] in _OBJECT_WORDS
@@ -356,9 +356,8 @@ def drop_closing(text: str) -> str:
     return text if m is None or m.start() == 0 else f"{text[: m.start()]}{text[m.end() :]}".strip(" ,")
 
 
-def clean(text: str, known: frozenset[str], english: frozenset[str]) -> tuple[str, list[tuple[str, str]]]:
+def clean(text: str, known: frozenset[str], english: frozenset[str]) -> str:
     """Shorthand, typos, exclusions, hesitations, closing remarks and self-repairs undone, in
-    that order; returns the text and the typo corrections made."""
-    text, fixes = correct_typos(expand_shorthand(text), known, english)
-    text = drop_closing(drop_hesitation(drop_exclusions(text)))
-    return resolve_topic(repair(text)), fixes
+    that order."""
+    text = correct_typos(expand_shorthand(text), known, english)[0]
+    return resolve_topic(repair(drop_closing(drop_hesitation(drop_exclusions(text)))))
