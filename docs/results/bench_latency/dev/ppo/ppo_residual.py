@@ -99,6 +99,8 @@ def main() -> None:
     parser.add_argument("--raw-advantages", action="store_true", help="do not normalise advantages per batch")
     parser.add_argument("--eval-seed", type=int, default=10000)
     parser.add_argument("--eval-episodes", type=int, default=300)
+    parser.add_argument("--load", default=None, help="evaluate this saved ppo.zip instead of training")
+    parser.add_argument("--conditions", nargs="+", default=["clean", "randomised"], choices=["clean", "randomised"])
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -108,10 +110,22 @@ def main() -> None:
     skill = skill_config(args.skill)
     randomization = OmegaConf.to_container(OmegaConf.load(ROOT / "configs/randomization/default.yaml"))
     cfg = OmegaConf.create({"skill": OmegaConf.to_container(skill), "algo": {"time_feature": False}})
-    norm = measure_normalization(cfg, 20, args.seed)
     env = make_vec_env(
         lambda: make_env(skill, randomization=randomization), n_envs=2, seed=args.seed, vec_env_cls=DummyVecEnv
     )
+    if args.load:
+        model = PPO.load(args.load, env=env, device="cpu")
+        history: list = []
+    else:
+        model, history = train(args, skill, cfg, env)
+    results = {"args": vars(args), "history": history}
+    evaluate_side_by_side(args, skill, env, model, randomization, results)
+    (out / "result.json").write_text(json.dumps(results))
+
+
+def train(args: argparse.Namespace, skill, cfg, env):  # noqa: ANN001, ANN201
+    """PPO from the prior; (model, training history)."""
+    norm = measure_normalization(cfg, 20, args.seed)
     model = PPO(
         ResidualPPOPolicy,
         env,
@@ -151,8 +165,12 @@ def main() -> None:
             }
         )
         print(json.dumps(history[-1]), flush=True)
-    model.save(out / "ppo.zip")
-    results = {"args": vars(args), "history": history, "train_seconds": round(time.perf_counter() - t0)}
+    model.save(Path(args.out) / "ppo.zip")
+    return model, history
+
+
+def evaluate_side_by_side(args: argparse.Namespace, skill, env, model, randomization, results: dict) -> None:  # noqa: ANN001
+    """Prior and policy on the same deterministic episodes, paired differences in ``results``."""
     layout = ObsLayout(**prior_layout(skill))
     prior_cfg = PriorConfig(**dict(skill.prior))
 
@@ -162,7 +180,8 @@ def main() -> None:
             g = torch.as_tensor(obs["desired_goal"], dtype=torch.float32)[None]
             return prior_action(o, g, layout, prior_cfg, env.action_space.shape[0])[0].numpy()
 
-    for name, rnd in (("clean", None), ("randomised", randomization)):
+    for name in args.conditions:
+        rnd = randomization if name == "randomised" else None
         row = {}
         for source, pol in (("prior", prior), ("policy", model)):
             res = evaluate(pol, make_env(skill, randomization=rnd), args.eval_episodes, args.eval_seed)
@@ -180,7 +199,6 @@ def main() -> None:
         }
         print(name, json.dumps(row["summary"]), flush=True)
         results[name] = row
-    (out / "result.json").write_text(json.dumps(results))
 
 
 if __name__ == "__main__":
