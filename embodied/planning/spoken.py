@@ -1,6 +1,6 @@
 """Spontaneous speech made into a plain command, before the grounded planner reads it.
 
-People do not type commands the way a grammar wants them. This module undoes four habits,
+People do not type commands the way a grammar wants them. This module undoes these habits,
 each by kind, never by listing sentences:
 
 - **typos** ("plcae the yelow cueb"): a word that is neither one the planner reads

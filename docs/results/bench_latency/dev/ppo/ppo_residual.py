@@ -11,7 +11,10 @@ The policy is a Gaussian whose mean is ``prior(s, g) + scale * tanh(mu(s, g))``,
 output layer zeroed (the untrained mean is exactly the prior), a learned state-independent
 std; observations normalised as in training (``measure_normalization``).
 
-    python docs/results/bench_latency/dev/ppo/ppo_residual.py --steps 100000 --seed 1 --out DIR
+    python docs/results/bench_latency/dev/ppo/ppo_residual.py --steps 600000 --seed 1 --std 0.05 \
+        --lr 5e-5 --target-kl 0.01 --n-steps 4096 --out DIR           # the recipe that found speed
+    python docs/results/bench_latency/dev/ppo/ppo_residual.py --load DIR/ppo.zip --eval-seed 20000 \
+        --eval-episodes 1000 --conditions randomised --out DIR2       # a saved run on fresh episodes
 """
 
 from __future__ import annotations
