@@ -26,7 +26,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "estop": ("estop", "publish the operator e-stop (or --reset) to every deploy and stand-in on the domain"),
     "demo": ("demo", "build the scene, stack two cubes with scripted motions, write video + pictures"),
     "envs": ("envs", "list the gymnasium skill environments"),
-    "train": ("train", "train a skill policy with stable-baselines3 + HER"),
+    "train": ("train", "train a skill policy with stable-baselines3 (SAC/TQC + HER, or PPO)"),
     "eval-skill": ("eval_skill", "evaluate a skill policy; last line is JSON"),
     "export": ("export", "export a skill policy to ONNX / TorchScript with a parity check"),
 }

@@ -150,7 +150,7 @@ def test_wandb_logger_works_offline(tmp_path, monkeypatch):
     ("argv", "message"),
     [
         (["train", "skill=juggle"], "skill"),
-        (["train", "algo=ppo"], "algo"),
+        (["train", "algo=ddpg"], "algo"),
         (["train", "total_steps=-5"], "total_steps must be a positive integer"),
         (["train", "n_envs=0"], "n_envs must be a positive integer"),
         (["train", "device=tpu"], "device must be"),

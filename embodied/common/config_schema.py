@@ -305,11 +305,31 @@ class AlgoKwargs(_Section):
     gamma: float = Field(0.99, gt=0.0, le=1.0, description="discount per env step")
 
 
+class AlgoPolicy(_Section):
+    """``algo.policy``: the residual's settings are checked here; the rest goes to SB3's policy."""
+
+    initial_std: float | None = Field(None, gt=0.0, description="exploration noise of the untrained policy")
+    residual_scale: float | None = Field(None, gt=0.0, le=1.0, description="largest residual added to the prior")
+
+
 class Algo(_Section):
     """``configs/algo/``."""
 
-    her: Her
+    name: str = Field("sac", description="sac | tqc | ppo (embodied.learning.algorithms.ALGORITHMS)")
+    her: Her | None = Field(None, description="HER replay for off-policy algorithms (sac, tqc); null for ppo")
     kwargs: AlgoKwargs = Field(default_factory=AlgoKwargs)
+    policy: AlgoPolicy = Field(default_factory=AlgoPolicy)
+
+    @field_validator("her")
+    @classmethod
+    def _her(cls, her: Her | None, info: ValidationInfo) -> Her | None:
+        """Off-policy algorithms learn from relabelled replay; PPO has no replay to relabel."""
+        name = info.data.get("name")
+        if name == "ppo" and her is not None:
+            raise ValueError("ppo is on-policy and has no replay buffer; set algo.her=null")
+        if name in ("sac", "tqc") and her is None:
+            raise ValueError(f"{name} needs HER settings (see configs/algo/{name}.yaml)")
+        return her
 
 
 class Train(_Section):

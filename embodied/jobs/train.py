@@ -1,5 +1,6 @@
-"""Train a skill with stable-baselines3 + HER: progress bar, TensorBoard (or wandb), periodic
-evaluation on held-out seeds, best/last checkpoints, resume, evaluation video, model card.
+"""Train a skill with stable-baselines3 (SAC/TQC + HER, or PPO): progress bar, TensorBoard (or
+wandb), periodic evaluation on held-out seeds, best/last checkpoints, resume, evaluation video,
+model card.
 The last line is the path of card.json.
 
 Example: embodied train skill=push algo=sac seed=1 n_envs=2 device=auto total_steps=100000
@@ -17,6 +18,7 @@ def main(args: argparse.Namespace) -> int:
     """``embodied train``: exit 0 when the run finished (whatever its success rate)."""
     from embodied.common.config_loader import load_config
     from embodied.jobs.terminal import console, print_config
+    from embodied.learning.model_card import method
     from embodied.learning.training import train
 
     overrides = list(args.tokens)
@@ -24,7 +26,7 @@ def main(args: argparse.Namespace) -> int:
         return print_config(CONFIG, overrides)
     cfg = load_config(CONFIG, overrides)
     console.print(
-        f"training [bold]{cfg.skill.name}[/bold] with {cfg.algo.name.upper()} + HER"
+        f"training [bold]{cfg.skill.name}[/bold] with {method(cfg.algo.name)}"
         f" (prior: {cfg.skill.prior.kind if cfg.algo.residual else 'none'}), seed {cfg.seed}, {cfg.n_envs} envs"
     )
     result = train(cfg, overrides, console if cfg.progress else None)

@@ -15,6 +15,10 @@ Scaling by ``mean|Q|`` makes the weight independent of the reward scale; the res
 only where the critic's advantage outweighs the penalty. :class:`ResidualTQC` has the same
 anchor. With ``prior_weight=0`` (the default) the update is exactly stable-baselines3's SAC
 (sb3-contrib's TQC).
+
+PPO is stable-baselines3's own, unchanged: its residual lives in the policy
+(:class:`embodied.learning.policies.ResidualPPOPolicy`), and a small learning rate, a KL stop
+and large rollouts keep each update close to the prior (``configs/algo/ppo.yaml``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy as np
 import torch
 from sb3_contrib import TQC
 from sb3_contrib.common.utils import quantile_huber_loss
-from stable_baselines3 import SAC
+from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
@@ -169,5 +173,5 @@ class ResidualTQC(_AnchoredResidual, TQC):
         return self.critic(observations, actions).mean(dim=2).mean(dim=1, keepdim=True)
 
 
-ALGORITHMS = {"sac": ResidualSAC, "tqc": ResidualTQC}
-"""Algorithm classes by config name (with the defaults they are plain SAC / TQC)."""
+ALGORITHMS = {"sac": ResidualSAC, "tqc": ResidualTQC, "ppo": PPO}
+"""Algorithm classes by config name (with the defaults they are plain SAC / TQC; PPO is SB3's)."""

@@ -131,7 +131,7 @@ class Periodically(EveryNTimesteps):
 
 
 class LastCheckpoint(CheckpointCallback):
-    """SB3's checkpoint callback, keeping one ``last.zip`` + ``last_replay_buffer.pkl``.
+    """SB3's checkpoint callback, keeping one ``last.zip`` (+ ``last_replay_buffer.pkl`` off-policy).
 
     Args:
         save_freq: env steps between saves (SB3 counts calls; divided by the number of envs).
@@ -155,10 +155,14 @@ class LastCheckpoint(CheckpointCallback):
         self.save_now()
 
     def save_now(self) -> None:
-        """Write ``last.zip`` and its buffer (also on Ctrl-C, from the training job)."""
-        self.model.save_replay_buffer(self._checkpoint_path("replay_buffer_", "pkl"))
+        """Write ``last.zip`` and its replay buffer, if the algorithm has one (also on Ctrl-C,
+        from the training job). On-policy PPO keeps nothing between updates but the model."""
+        off_policy = getattr(self.model, "replay_buffer", None) is not None
+        if off_policy:
+            self.model.save_replay_buffer(self._checkpoint_path("replay_buffer_", "pkl"))
         self.model.save(self._checkpoint_path(extension="zip"))
-        os.replace(self._checkpoint_path("replay_buffer_", "pkl"), self.run_dir / BUFFER)
+        if off_policy:
+            os.replace(self._checkpoint_path("replay_buffer_", "pkl"), self.run_dir / BUFFER)
         os.replace(self._checkpoint_path(extension="zip"), self.run_dir / LAST)
 
 

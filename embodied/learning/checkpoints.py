@@ -50,6 +50,18 @@ def _moved_policy_class(path: Path) -> dict | None:
     return {"policy_class": getattr(policies, name)}
 
 
+def algorithm_of(policy_class: object) -> str:
+    """The algorithm name (``ALGORITHMS`` key) whose checkpoints have this policy class."""
+    from sb3_contrib.tqc.policies import TQCPolicy
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    if isinstance(policy_class, type) and issubclass(policy_class, TQCPolicy):
+        return "tqc"
+    if isinstance(policy_class, type) and issubclass(policy_class, ActorCriticPolicy):
+        return "ppo"
+    return "sac"
+
+
 def load_policy(skill: str, checkpoint: str | Path | None = None, env: gym.Env | None = None, device: str = "cpu"):  # noqa: ANN201
     """Load a skill's SB3 model (the shipped one unless ``checkpoint`` is given).
 
@@ -86,12 +98,10 @@ def load_policy(skill: str, checkpoint: str | Path | None = None, env: gym.Env |
             f"{skill!r} ({cfg.env_id}, task {dict(cfg.get('task') or {})}) gives {want} and {env.action_space.shape}: "
             "it belongs to another skill or scene; pass the matching skill or retrain"
         )
-    from sb3_contrib.tqc.policies import TQCPolicy
-
-    policy_class = data.get("policy_class")
-    name = "tqc" if isinstance(policy_class, type) and issubclass(policy_class, TQCPolicy) else "sac"
+    name = algorithm_of(data.get("policy_class"))
     try:
-        # HER replay buffers need an env at load time, even when only predicting.
+        # HER replay buffers need an env at load time, even when only predicting; an on-policy
+        # model loaded with a different number of envs resizes its rollout buffer to it.
         return algorithms()[name].load(path, env=env, device=device, custom_objects=custom)
     except Exception as exc:  # noqa: BLE001 (SB3 raises many kinds)
         raise SkillError(f"checkpoint {path} could not be loaded as {name.upper()} ({exc}); retrain it") from exc

@@ -22,15 +22,17 @@ GRAPH_SOURCES = ("priors.py", "policies.py", "export.py")
 
 
 def apply_prior_overrides(model: Any, skill: str, overrides: dict) -> None:
-    """Change the residual actor's motion-prior settings in place (execution-time overrides).
+    """Change the policy's motion-prior settings in place (execution-time overrides).
 
     Raises:
         ValueError: an override the prior's config does not accept.
     """
-    actor = model.policy.actor
-    if overrides and hasattr(actor, "prior_config"):
+    from embodied.learning.policies import prior_owner
+
+    owner = prior_owner(model)
+    if overrides and owner is not None:
         try:
-            actor.prior_config = type(actor.prior_config)(**{**actor.prior_config.model_dump(), **overrides})
+            owner.prior_config = type(owner.prior_config)(**{**owner.prior_config.model_dump(), **overrides})
         except (TypeError, ValueError) as exc:
             raise ValueError(f"bad prior override for {skill}: {exc}") from exc
 

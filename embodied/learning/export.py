@@ -29,7 +29,9 @@ class DeterministicActor(nn.Module):
 
     def __init__(self, model: Any) -> None:
         super().__init__()
-        self.actor = model.policy.actor
+        # SAC/TQC: a squashed actor; PPO: an actor-critic whose Gaussian mean is the action.
+        self.actor = getattr(model.policy, "actor", None)
+        self.policy = model.policy if self.actor is None else None
         space = model.action_space
         self.register_buffer("low", torch.as_tensor(space.low, dtype=torch.float32))
         self.register_buffer("high", torch.as_tensor(space.high, dtype=torch.float32))
@@ -38,6 +40,10 @@ class DeterministicActor(nn.Module):
         self, achieved_goal: torch.Tensor, desired_goal: torch.Tensor, observation: torch.Tensor
     ) -> torch.Tensor:
         obs = {"achieved_goal": achieved_goal, "desired_goal": desired_goal, "observation": observation}
+        if self.policy is not None:
+            # SB3 clips an unsquashed Gaussian's action to the box (predict); so does this.
+            mean = self.policy.mean_actions(obs) if hasattr(self.policy, "mean_actions") else self._plain_mean(obs)
+            return torch.clamp(mean, self.low, self.high)
         # The deterministic action without building a torch distribution (its argument checks
         # are data-dependent branches that torch.export cannot trace): tanh of the mean, plus
         # the prior for our residual actors. The parity check compares it with predict().
@@ -46,6 +52,11 @@ class DeterministicActor(nn.Module):
         if hasattr(self.actor, "compose"):
             squashed = self.actor.compose(obs, squashed)
         return self.low + 0.5 * (squashed + 1.0) * (self.high - self.low)
+
+    def _plain_mean(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """SB3's own actor-critic (``algo.residual: false``): ``action_net`` of the policy latent."""
+        features = self.policy.extract_features(obs, self.policy.pi_features_extractor)
+        return self.policy.action_net(self.policy.mlp_extractor.forward_actor(features))
 
 
 def export_policy(model: Any, path: Path, fmt: str, example: dict[str, np.ndarray]) -> Path:

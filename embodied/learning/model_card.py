@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+ON_POLICY = ("ppo",)
+"""Algorithms that learn from their own rollouts (no replay buffer, no HER)."""
+
+
+def method(algo: str) -> str:
+    """How a skill is trained, for people: "SAC + HER", "PPO"."""
+    return algo.upper() if algo in ON_POLICY else f"{algo.upper()} + HER"
+
 
 def write_card(run_dir: Path, card: dict) -> None:
     """``card.json`` and a readable ``model_card.md`` describing how the policy was made."""
     (run_dir / "card.json").write_text(json.dumps(card, indent=2))
     lines = [
-        f"# {card['skill']} skill ({card['algo'].upper()} + HER, prior: {card['prior']})",
+        f"# {card['skill']} skill ({method(card['algo'])}, prior: {card['prior']})",
         "",
         f"- command: `{card['command']}`",
         f"- seed: {card['seed']}",

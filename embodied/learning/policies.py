@@ -1,4 +1,4 @@
-"""SAC/TQC policies for the skills: observation normalisation and a residual over a motion prior.
+"""SAC/TQC/PPO policies for the skills: observation normalisation and a residual over a motion prior.
 
 Two additions to stable-baselines3's ``MultiInputPolicy``, both inside the network so that a
 saved zip, ``predict`` and an exported ONNX file all behave the same:
@@ -14,6 +14,10 @@ saved zip, ``predict`` and an exported ONNX file all behave the same:
   poorly trained critic from dragging the policy far from it. (A first version shifted the
   Gaussian mean by ``atanh(prior)``: SAC's entropy term then pulled saturated prior actions
   toward zero and push success fell from 100 % to 0 % within 2k steps.)
+* :class:`ResidualPPOPolicy` is the on-policy counterpart: a Gaussian whose *mean* is
+  ``prior(s, g) + scale * tanh(mu(s, g))`` with a learned state-independent std, ``mu``'s output
+  layer zeroed. PPO needs no relabelling; its advantages come from the episodes' own returns,
+  so the steps a faster action saves are what it sees (docs/sim-to-real.md, "Speed").
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import torch
 from gymnasium import spaces
 from sb3_contrib.tqc.policies import Actor as TQCActor
 from sb3_contrib.tqc.policies import MultiInputPolicy as TQCMultiInputPolicy
+from stable_baselines3.common.distributions import Distribution
+from stable_baselines3.common.policies import MultiInputActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.sac.policies import Actor as SACActor
 from stable_baselines3.sac.policies import MultiInputPolicy as SACMultiInputPolicy
@@ -67,6 +73,16 @@ class NormalizedExtractor(BaseFeaturesExtractor):
     def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
         x = torch.cat([observations[k].flatten(1) for k in OBS_KEYS], dim=1)
         return torch.clamp((x - self.mean) / self.std, -self.clip, self.clip)
+
+
+def _prior_parameters(module: Any) -> dict[str, Any]:
+    """The constructor arguments that rebuild ``module``'s prior and residual (saved in the zip)."""
+    return {
+        "prior": dict(vars(module.prior_config)),
+        "layout": dict(vars(module.layout)),
+        "initial_std": module.initial_std,
+        "residual_scale": module.residual_scale,
+    }
 
 
 class _PriorShift:
@@ -116,14 +132,7 @@ class _PriorShift:
         return self.compose(obs, residual), log_prob
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(
-            prior=dict(vars(self.prior_config)),
-            layout=dict(vars(self.layout)),
-            initial_std=self.initial_std,
-            residual_scale=self.residual_scale,
-        )
-        return data
+        return {**super()._get_constructor_parameters(), **_prior_parameters(self)}
 
 
 class SACResidualActor(_PriorShift, SACActor):
@@ -171,5 +180,80 @@ class TQCResidualPolicy(_ResidualPolicyMixin, TQCMultiInputPolicy):
     actor_class = TQCResidualActor
 
 
-POLICIES = {"sac": SACResidualPolicy, "tqc": TQCResidualPolicy}
+class ResidualPPOPolicy(MultiInputActorCriticPolicy):
+    """Actor-critic for PPO whose Gaussian mean is the prior's action plus a bounded residual.
+
+    ``mean = prior(s, g) + residual_scale * tanh(mu(s, g))`` (action units), ``mu`` zeroed at
+    the start so the untrained mean is exactly the prior; the std starts at ``initial_std``
+    (action units, state-independent, learned). ``predict(deterministic=True)`` returns the
+    mean clipped to the action box, as SB3 does for any Gaussian policy. Without a prior
+    (``kind: none``) this is SB3's ``MultiInputPolicy`` with our normalisation.
+    """
+
+    def __init__(
+        self, *args: Any, prior=None, layout=None, initial_std: float = 0.05, residual_scale: float = 0.3, **kwargs: Any
+    ) -> None:  # noqa: ANN001
+        if not 0 < residual_scale <= 1 or initial_std <= 0:
+            raise ValueError(f"need 0 < residual_scale <= 1 and initial_std > 0, got {residual_scale}, {initial_std}")
+        self.prior_config = PriorConfig(**(prior or {}))
+        self.layout = ObsLayout(**(layout or {}))
+        self.initial_std = initial_std
+        self.residual_scale = residual_scale
+        kwargs.setdefault("features_extractor_class", NormalizedExtractor)
+        kwargs.setdefault("log_std_init", math.log(initial_std))
+        super().__init__(*args, **kwargs)
+        if self.prior_config.kind != "none":
+            nn.init.zeros_(self.action_net.weight)
+            nn.init.zeros_(self.action_net.bias)
+
+    def _latents(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The policy's and the value function's latent codes, as SB3's ``forward`` computes them."""
+        features = self.extract_features(obs)
+        if self.share_features_extractor:
+            return self.mlp_extractor(features)
+        pi_features, vf_features = features
+        return self.mlp_extractor.forward_actor(pi_features), self.mlp_extractor.forward_critic(vf_features)
+
+    def _mean(self, obs: dict[str, torch.Tensor], latent_pi: torch.Tensor) -> torch.Tensor:
+        if self.prior_config.kind == "none":
+            return self.action_net(latent_pi)
+        prior = prior_action(
+            obs["observation"], obs["desired_goal"], self.layout, self.prior_config, self.action_space.shape[0]
+        )
+        return prior + self.residual_scale * torch.tanh(self.action_net(latent_pi))
+
+    def mean_actions(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The Gaussian's mean (B, A) in action units, before clipping: the deterministic action."""
+        return self._mean(obs, self._latents(obs)[0])
+
+    def _distribution(self, obs: dict[str, torch.Tensor], latent_pi: torch.Tensor) -> Distribution:
+        return self.action_dist.proba_distribution(self._mean(obs, latent_pi), self.log_std)
+
+    def forward(self, obs, deterministic: bool = False):  # noqa: ANN001, ANN201 (SB3 signature)
+        latent_pi, latent_vf = self._latents(obs)
+        dist = self._distribution(obs, latent_pi)
+        actions = dist.get_actions(deterministic=deterministic)
+        return actions, self.value_net(latent_vf), dist.log_prob(actions)
+
+    def evaluate_actions(self, obs, actions: torch.Tensor):  # noqa: ANN001, ANN201 (SB3 signature)
+        latent_pi, latent_vf = self._latents(obs)
+        dist = self._distribution(obs, latent_pi)
+        return self.value_net(latent_vf), dist.log_prob(actions), dist.entropy()
+
+    def get_distribution(self, obs) -> Distribution:  # noqa: ANN001 (SB3 signature)
+        return self._distribution(obs, self._latents(obs)[0])
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {**super()._get_constructor_parameters(), **_prior_parameters(self)}
+
+
+POLICIES = {"sac": SACResidualPolicy, "tqc": TQCResidualPolicy, "ppo": ResidualPPOPolicy}
 """Policy class per algorithm name."""
+
+
+def prior_owner(model: Any) -> Any:
+    """The module of ``model``'s policy that holds its motion prior (``prior_config``): the
+    actor of SAC/TQC, the policy itself for PPO; None for a policy without one."""
+    policy = model.policy
+    owner = getattr(policy, "actor", policy)
+    return owner if hasattr(owner, "prior_config") else None

@@ -1,8 +1,8 @@
-"""Train one skill with stable-baselines3 + HER and write a self-describing run folder.
+"""Train one skill with stable-baselines3 (SAC/TQC + HER, or PPO) and write a self-describing run folder.
 
 The run folder holds: ``config.yaml`` (resolved, to repeat the run exactly), ``command.txt``,
 ``logs/`` (TensorBoard + progress.csv; wandb/ with ``logger=wandb``), ``best.zip`` and
-``last.zip`` with ``last_replay_buffer.pkl`` (for ``resume=``), ``evaluations.json`` (success
+``last.zip`` with ``last_replay_buffer.pkl`` off-policy (for ``resume=``), ``evaluations.json`` (success
 rate vs env steps), ``eval.mp4`` and ``model_card.md`` / ``card.json``.
 """
 
@@ -138,8 +138,8 @@ def measure_normalization(cfg: DictConfig, episodes: int, seed: int) -> tuple[li
 
 
 def build_model(cfg: DictConfig, env: Any, device: str, normalization: tuple[list[float], list[float]] | None):
-    """A fresh SB3 model (HER replay, n-step returns when ``algo.her.n_steps`` > 1) from the
-    algo and skill configs."""
+    """A fresh SB3 model from the algo and skill configs: off-policy with HER replay (n-step
+    returns when ``algo.her.n_steps`` > 1), or on-policy PPO when ``algo.her`` is null."""
     from embodied.learning.replay import NStepHerReplayBuffer
 
     kwargs = {**section(cfg, "algo.kwargs"), **dict(cfg.skill.get("algo_kwargs") or {})}
@@ -157,12 +157,18 @@ def build_model(cfg: DictConfig, env: Any, device: str, normalization: tuple[lis
     else:
         policy = "MultiInputPolicy"
         policy_kwargs.pop("initial_std", None)
+        policy_kwargs.pop("residual_scale", None)
+    replay = {}
+    if cfg.algo.get("her") is not None:  # off-policy; PPO (her: null) learns from its own rollouts
+        replay = {
+            "replay_buffer_class": NStepHerReplayBuffer,
+            # The buffer discounts its n-step returns with the algorithm's own gamma.
+            "replay_buffer_kwargs": {**section(cfg, "algo.her"), "gamma": float(kwargs.get("gamma", 0.99))},
+        }
     return algo_cls(
         policy,
         env,
-        replay_buffer_class=NStepHerReplayBuffer,
-        # The buffer discounts its n-step returns with the algorithm's own gamma.
-        replay_buffer_kwargs={**section(cfg, "algo.her"), "gamma": float(kwargs.get("gamma", 0.99))},
+        **replay,
         policy_kwargs=policy_kwargs,
         seed=int(cfg.seed),
         device=device,
@@ -178,8 +184,6 @@ def _resume_paths(resume: str) -> tuple[Path, Path]:
     ckpt = path if path.suffix == ".zip" else run_dir / LAST
     if not ckpt.exists():
         raise ConfigError(f"resume={resume}: no checkpoint {ckpt}; pass a run folder written by `embodied train`")
-    if not (run_dir / BUFFER).exists():
-        raise ConfigError(f"resume={resume}: no replay buffer {run_dir / BUFFER}; cannot resume without losing it")
     return run_dir, ckpt
 
 
@@ -222,6 +226,10 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
                     f"resume={cfg.resume}: that run trained {key}={OmegaConf.select(old, key)}, "
                     f"not {OmegaConf.select(cfg, key)}; use the same skill and algo"
                 )
+        if cfg.algo.get("her") is not None and not (run_dir / BUFFER).exists():
+            raise ConfigError(
+                f"resume={cfg.resume}: no replay buffer {run_dir / BUFFER}; cannot resume without losing it"
+            )
         if (run_dir / "evaluations.json").exists():
             history = json.loads((run_dir / "evaluations.json").read_text())
             wall_offset = history[-1]["wall_seconds"] if history else 0.0
@@ -253,7 +261,8 @@ def train(cfg: DictConfig, overrides: Sequence[str] = (), console: Console | Non
     try:
         if cfg.resume:
             model = algorithms()[cfg.algo.name].load(ckpt, env=env, device=device)
-            model.load_replay_buffer(run_dir / BUFFER)
+            if cfg.algo.get("her") is not None:
+                model.load_replay_buffer(run_dir / BUFFER)
         else:
             norm = measure_normalization(cfg, int(cfg.normalization_episodes), seed) if cfg.algo.residual else None
             model = build_model(cfg, env, device, norm)
