@@ -1,7 +1,7 @@
 """Copy the best seed of each trained skill into the package, with its model card.
 
 After `bash scripts/train_shipped.sh`: for each skill, the seed with the highest final
-held-out success (ties: lowest seed) is shipped as embodied/assets/skills/<skill>.zip. The
+held-out success (ties: the fewest steps per episode, then the lowest seed) is shipped as embodied/assets/skills/<skill>.zip. The
 shipped file is that run's last.zip, the policy at the end of training (not an earlier
 "best" checkpoint, which could be the untrained prior), with <skill>.json and <skill>.md
 describing it and listing every seed's result.
@@ -27,7 +27,11 @@ def ship(skill: str) -> None:
         cards.append((json.loads(card_path.read_text()), card_path.parent))
     if not cards:
         raise SystemExit(f"no finished runs for {skill} under {RUNS}; run scripts/train_shipped.sh first")
-    best, run_dir = max(cards, key=lambda c: (c[0]["success_rate"], -c[0]["seed"]))
+    # Ties on success go to the seed that finished its episodes soonest (the sparse reward's
+    # objective: -1 per step), then to the lowest seed.
+    best, run_dir = max(
+        cards, key=lambda c: (c[0]["success_rate"], -c[0]["history"][-1].get("mean_length", 0), -c[0]["seed"])
+    )
     SKILLS_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copy(run_dir / "last.zip", SKILLS_DIR / f"{skill}.zip")
     best = dict(best)
