@@ -231,9 +231,13 @@ def write_card_section(skill: str, table: dict, args: argparse.Namespace) -> Non
         "",
     ]
     paired = all("policy_minus_prior" in row for row in table.values())
+    steps = paired and all("steps" in row["policy_minus_prior"] for row in table.values())
+    head = " | policy - prior (paired) |" if paired else " |"
+    if steps:
+        head += " steps to success, policy - prior (episodes both won) |"
     lines += [
-        "| condition | " + " | ".join(sources) + (" | policy - prior (paired) |" if paired else " |"),
-        "| --- | " + " | ".join("---:" for _ in sources) + (" | ---: |" if paired else " |"),
+        "| condition | " + " | ".join(sources) + head,
+        "| --- | " + " | ".join("---:" for _ in sources) + (" | ---:" * (int(paired) + int(steps))) + " |",
     ]
     for name, row in table.items():
         cells = [
@@ -243,6 +247,9 @@ def write_card_section(skill: str, table: dict, args: argparse.Namespace) -> Non
         if paired:
             d = row["policy_minus_prior"]
             cells.append(f"{100 * d['mean']:+.1f} pp [{100 * d['ci95'][0]:+.1f}, {100 * d['ci95'][1]:+.1f}]")
+        if steps:
+            d = row["policy_minus_prior"]["steps"]
+            cells.append(f"{d['mean']:+.2f} [{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}]")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     text = md.read_text()
     if CARD_HEADING in text:
