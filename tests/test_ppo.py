@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from test_training import QUICK
 
 from embodied.cli import main
 from embodied.learning.catalogue import prior_layout, skill_config
@@ -16,17 +17,13 @@ from embodied.learning.checkpoints import load_policy
 
 TINY = [
     "algo=ppo",
-    "n_envs=2",
-    "skill.task.max_episode_steps=50",
+    *QUICK,
     "algo.kwargs.n_steps=128",  # 256 transitions per update
     "algo.kwargs.batch_size=64",
     "algo.kwargs.n_epochs=2",
     "algo.policy.net_arch={pi:[32,32],vf:[32,32]}",
     "eval.every=256",
-    "eval.episodes=2",
     "eval.video_episodes=0",
-    "normalization_episodes=1",
-    "progress=false",
 ]
 
 

@@ -13,19 +13,23 @@ from embodied.common.config_loader import load_config
 from embodied.learning.catalogue import SkillError, skill_config
 from embodied.learning.checkpoints import load_policy
 
-TINY = [
-    "total_steps=300",
+QUICK = [
     "n_envs=2",
     "skill.task.max_episode_steps=50",  # HER's first sample needs a finished episode per env
+    "eval.episodes=2",
+    "normalization_episodes=1",
+    "progress=false",
+]
+"""Settings that keep any tiny training run short (shared with tests/test_ppo.py)."""
+TINY = [
+    "total_steps=300",
+    *QUICK,
     "algo.kwargs.learning_starts=100",
     "algo.kwargs.batch_size=32",
     "algo.kwargs.actor_delay=150",
     "algo.policy.net_arch=[32,32]",
     "eval.every=150",
-    "eval.episodes=2",
     "eval.video_episodes=1",
-    "normalization_episodes=1",
-    "progress=false",
 ]
 
 
