@@ -1,4 +1,8 @@
-"""Experiment (not shipped): on-policy residual RL (PPO) over the push prior.
+"""Experiment: on-policy residual RL (PPO) over the push prior, with side-by-side evaluation.
+
+Now shipped as ``embodied train algo=ppo`` (configs/algo/ppo.yaml; the policy is
+``embodied.learning.policies.ResidualPPOPolicy``, which this script uses); kept to reproduce
+the development results in this folder.
 
 Why: SAC + HER residuals never measurably beat their prior here, neither in success nor in
 steps to success, although the push prior leaves steps on the table (its ``push_speed`` 0.045
@@ -31,7 +35,6 @@ import torch
 from omegaconf import OmegaConf
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.policies import MultiInputActorCriticPolicy
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 ROOT = Path(__file__).resolve().parents[5]
@@ -40,53 +43,9 @@ sys.path.insert(0, str(ROOT))
 from embodied.learning.catalogue import prior_layout, skill_config  # noqa: E402
 from embodied.learning.envs import make_env  # noqa: E402
 from embodied.learning.evaluation import evaluate  # noqa: E402
-from embodied.learning.policies import NormalizedExtractor  # noqa: E402
+from embodied.learning.policies import ResidualPPOPolicy  # noqa: E402
 from embodied.learning.priors import ObsLayout, PriorConfig, prior_action  # noqa: E402
 from embodied.learning.training import measure_normalization  # noqa: E402
-
-
-class ResidualPPOPolicy(MultiInputActorCriticPolicy):
-    """Actor-critic whose action mean is the prior's action plus a bounded learned residual."""
-
-    def __init__(self, *args, prior=None, layout=None, residual_scale=0.3, **kwargs):  # noqa: ANN001, ANN002, ANN003
-        self.prior_config = PriorConfig(**prior)
-        self.layout = ObsLayout(**layout)
-        self.residual_scale = residual_scale
-        kwargs.setdefault("features_extractor_class", NormalizedExtractor)
-        super().__init__(*args, **kwargs)
-        torch.nn.init.zeros_(self.action_net.weight)
-        torch.nn.init.zeros_(self.action_net.bias)
-
-    def _mean(self, obs, latent_pi):  # noqa: ANN001, ANN202
-        prior = prior_action(
-            obs["observation"], obs["desired_goal"], self.layout, self.prior_config, self.action_space.shape[0]
-        )
-        return prior + self.residual_scale * torch.tanh(self.action_net(latent_pi))
-
-    def _latents(self, obs):  # noqa: ANN001, ANN202
-        features = self.extract_features(obs)
-        if self.share_features_extractor:
-            return self.mlp_extractor(features)
-        pi_features, vf_features = features
-        return self.mlp_extractor.forward_actor(pi_features), self.mlp_extractor.forward_critic(vf_features)
-
-    def _dist(self, obs, latent_pi):  # noqa: ANN001, ANN202
-        return self.action_dist.proba_distribution(self._mean(obs, latent_pi), self.log_std)
-
-    def forward(self, obs, deterministic: bool = False):  # noqa: ANN001, ANN201
-        latent_pi, latent_vf = self._latents(obs)
-        dist = self._dist(obs, latent_pi)
-        actions = dist.get_actions(deterministic=deterministic)
-        return actions, self.value_net(latent_vf), dist.log_prob(actions)
-
-    def evaluate_actions(self, obs, actions):  # noqa: ANN001, ANN201
-        latent_pi, latent_vf = self._latents(obs)
-        dist = self._dist(obs, latent_pi)
-        return self.value_net(latent_vf), dist.log_prob(actions), dist.entropy()
-
-    def get_distribution(self, obs):  # noqa: ANN001, ANN201
-        latent_pi, _ = self._latents(obs)
-        return self._dist(obs, latent_pi)
 
 
 def main() -> None:
@@ -147,7 +106,7 @@ def train(args: argparse.Namespace, skill, cfg, env):  # noqa: ANN001, ANN201
         policy_kwargs={
             "prior": dict(skill.prior),
             "layout": prior_layout(skill),
-            "log_std_init": math.log(args.std),
+            "initial_std": args.std,
             "net_arch": {"pi": [256, 256], "vf": [256, 256]},
             "features_extractor_kwargs": {"mean": norm[0], "std": norm[1]},
         },
