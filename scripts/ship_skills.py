@@ -1,7 +1,8 @@
 """Copy the best seed of each trained skill into the package, with its model card.
 
 After `bash scripts/train_shipped.sh`: for each skill, the seed with the highest final
-held-out success (ties: the fewest steps per episode, then the lowest seed) is shipped as embodied/assets/skills/<skill>.zip. The
+held-out success (ties: the fewest steps per episode, then the lowest seed) is shipped as
+embodied/assets/skills/<skill>.zip. The
 shipped file is that run's last.zip, the policy at the end of training (not an earlier
 "best" checkpoint, which could be the untrained prior), with <skill>.json and <skill>.md
 describing it and listing every seed's result.
