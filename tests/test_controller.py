@@ -75,6 +75,33 @@ def test_a_placement_beside_a_cube_near_the_edge_is_squeezed_in(side):
         goal_position(sub("push", "a", **{side: "b"}), pos, G)
 
 
+@pytest.mark.parametrize("side", ["left_of", "right_of"])
+def test_a_cube_where_scenes_start_it_still_gets_a_placement_beside_it(side):
+    """6.1 cm from the edge (cubes start at least 6 cm from it) even a squeezed spot with the
+    usual margins does not fit; the last resort's tighter ones do, and the relation still holds.
+    5 cm from the edge nothing fits, and the refusal says how far the cube must be."""
+    sign = 1.0 if side == "left_of" else -1.0
+    b = np.array([0.5, sign * (0.35 - 0.061), 0.02])
+    pos = {"a": np.array([0.5, 0.0, 0.02]), "b": b}
+    goal = sub("pick_place", "a", **{side: "b"})
+    xy = goal_position(goal, pos, G)
+    d = xy - b
+    assert sign * d[1] >= 0.75 * G.object_size + G.tight_side_margin - 1e-9
+    assert sign * d[1] < 0.75 * G.object_size + G.side_margin  # only the tight margin fits
+    assert 0.35 - G.edge_margin < abs(xy[1]) <= 0.35 - G.tight_edge_margin + 1e-9
+    assert np.hypot(d[0], d[1]) >= 0.8 * G.side_gap - 1e-9
+    assert holds(goal, dict(pos, a=xy), G)
+    close = dict(pos, b=np.array([0.5, sign * (0.35 - 0.05), 0.02]))
+    with pytest.raises(TargetError, match=r"5\.0 cm from the table's .* needs 5\.8 cm"):
+        goal_position(goal, close, G)
+
+
+def test_the_last_resort_margins_are_read_from_the_controller_config(world):
+    tight = ControllerConfig(tight_side_margin=0.002, tight_edge_margin=0.015)
+    g = Controller(world, scripted(), config=tight).geometry
+    assert (g.tight_side_margin, g.tight_edge_margin) == (0.002, 0.015)
+
+
 def scripted() -> SkillLibrary:
     """The scripted skills as `skills=scripted` configures them."""
     return library_from_config(load_config("run", ["skills=scripted"]).skills)

@@ -113,11 +113,25 @@ class Controller(_Section):
     side_margin: float = Field(
         0.01, ge=0.0, le=0.05, description="left/right goals squeezed by the table edge: sideways room to spare, m"
     )
+    tight_side_margin: float = Field(
+        0.005, ge=0.0, le=0.05, description="the last resort's side_margin (at most side_margin), m"
+    )
+    tight_edge_margin: float = Field(
+        0.023, ge=0.0, le=0.2, description="the last resort's edge_margin (at most edge_margin), m"
+    )
     min_move: float = Field(0.06, ge=0.0, le=0.3, description="region goals lie at least this far away, m")
     move_tolerance: float = Field(0.01, gt=0.0, le=0.1, description="scripted moves (clearing the view) stop here, m")
     move_gain: float = Field(0.5, gt=0.0, le=1.0, description="share of a scripted move's remaining error per step")
     move_lead: float = Field(0.5, ge=0.0, le=1.0, description="share of recent move commands counted as in flight")
     place_tolerance: float = Field(0.025, gt=0.0, le=0.1, description="'undo' put an object back this close, m")
+
+    @field_validator("tight_side_margin", "tight_edge_margin")
+    @classmethod
+    def _tighter(cls, v: float, info: ValidationInfo) -> float:
+        usual = info.field_name.removeprefix("tight_")
+        if usual in info.data and v > info.data[usual]:
+            raise ValueError(f"must be at most {usual} ({info.data[usual]}), the margin it tightens")
+        return v
 
 
 class Skills(_Section):

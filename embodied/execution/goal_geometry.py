@@ -8,7 +8,7 @@ World frame, metres; left is +y, far is +x.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +30,9 @@ class Geometry:
         place_tolerance: an ``at`` goal holds when the object rests this close to the point, m.
         side_margin: a left/right goal squeezed by the table edge keeps its sideways offset
             this far beyond what the relation needs (:data:`SIDE_MIN`), m.
+        tight_side_margin: ``side_margin`` of the last resort, when even a squeezed spot with
+            ``side_margin`` and ``edge_margin`` finds no room, m.
+        tight_edge_margin: ``edge_margin`` of that last resort, m.
     """
 
     table_center: tuple[float, float, float] = (0.5, 0.0, 0.0)
@@ -40,6 +43,8 @@ class Geometry:
     min_move: float = 0.06
     place_tolerance: float = 0.025
     side_margin: float = 0.01
+    tight_side_margin: float = 0.005
+    tight_edge_margin: float = 0.023
 
     @property
     def rest_z(self) -> float:
@@ -126,43 +131,60 @@ def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometr
     if not candidates and rel != "next_to" and goal.skill == "pick_place":
         # Only a placement from above is precise enough for the squeezed spot: a push ends
         # 1-2 cm off and may knock the cube it goes beside (scripts/bench_side_room.py).
-        squeezed = _squeezed_side_spot(ref, 1.0 if rel == "left_of" else -1.0, positions, (obj, value), g)
-        if squeezed is not None:
-            return np.array([squeezed[0], squeezed[1], g.rest_z])
+        # First with the usual margins; then, rather than refuse a cube the scene may well have
+        # been set up with (cubes start 6 cm from the edge), closer to the edge and to the
+        # relation's minimum: a placement lands within about 5 mm (scripts/bench_side_room.py).
+        side = 1.0 if rel == "left_of" else -1.0
+        for side_margin, edge_margin in ((g.side_margin, g.edge_margin), (g.tight_side_margin, g.tight_edge_margin)):
+            squeezed = _squeezed_side_spot(ref, side, positions, (obj, value), g, side_margin, edge_margin)
+            if squeezed is not None:
+                return np.array([squeezed[0], squeezed[1], g.rest_z])
     if not candidates:
-        raise TargetError(f"no free room {rel.replace('_', ' ')} {value} on the table{_edge_note(ref, rel, g)}")
+        raise TargetError(f"no free room {rel.replace('_', ' ')} {value} on the table{_edge_note(ref, rel, g, goal.skill)}")
     _, _, xy = candidates[0] if rel != "next_to" else min(candidates, key=lambda c: (c[0], c[1]))
     return np.array([xy[0], xy[1], g.rest_z])
 
 
-def _edge_note(ref: np.ndarray, rel: str, g: Geometry) -> str:
-    """Why a left/right goal found no room: how far the reference is from that table edge."""
+def _edge_note(ref: np.ndarray, rel: str, g: Geometry, skill: str) -> str:
+    """Why a left/right goal found no room: how far the reference is from that table edge, and
+    how far it must be for a ``skill`` goal beside it (a pick_place may squeeze in)."""
     if rel == "next_to":
         return ""
     centre, half = float(g.table_center[1]), float(g.table_size[1]) / 2
     gap = centre + half - ref[1] if rel == "left_of" else ref[1] - (centre - half)
-    need = SIDE_MIN * g.object_size + g.side_margin + g.edge_margin
+    if skill == "pick_place":
+        need = SIDE_MIN * g.object_size + min(g.side_margin + g.edge_margin, g.tight_side_margin + g.tight_edge_margin)
+    else:
+        need = 0.8 * g.side_gap + g.edge_margin
     side = "left" if rel == "left_of" else "right"
     return f" (it is {100 * gap:.1f} cm from the table's {side} edge; a cube beside it needs {100 * need:.1f} cm)"
 
 
 def _squeezed_side_spot(
-    ref: np.ndarray, side: float, positions: Mapping[str, np.ndarray], ignore: tuple[str, str], g: Geometry
+    ref: np.ndarray,
+    side: float,
+    positions: Mapping[str, np.ndarray],
+    ignore: tuple[str, str],
+    g: Geometry,
+    side_margin: float,
+    edge_margin: float,
 ) -> np.ndarray | None:
     """A pick-and-place spot to one side (``side`` +1 left, -1 right) of ``ref`` when the table edge leaves
     less room there than ``side_gap``: closer sideways (down to :data:`SIDE_MIN` cube sizes
-    plus ``side_margin``) and moved in front or behind, so the centres stay as far apart as
-    the usual spots' (0.8 ``side_gap``: room for the fingers). The most clearly sideways
-    spot wins, then the least moved along; None when there is none either.
+    plus ``side_margin``), at least ``edge_margin`` inside the table's edge, and moved in
+    front or behind, so the centres stay as far apart as the usual spots' (0.8 ``side_gap``:
+    room for the fingers). The most clearly sideways spot wins, then the least moved along;
+    None when there is none either.
     """
     s = g.object_size
-    least_side = SIDE_MIN * s + g.side_margin
-    most_along = SIDE_ALONG * s - g.side_margin
+    least_side = SIDE_MIN * s + side_margin
+    most_along = SIDE_ALONG * s - side_margin
+    table = replace(g, edge_margin=edge_margin)
     spots = []
     for u in np.linspace(least_side, g.side_gap, 15):
         for v in np.linspace(-most_along, most_along, 37):
             xy = ref[:2] + np.array([v, side * u])
-            if np.hypot(u, v) < 0.8 * g.side_gap or not _on_table(xy, g):
+            if np.hypot(u, v) < 0.8 * g.side_gap or not _on_table(xy, table):
                 continue
             if _clearance(xy, positions, ignore) >= 1.5 * s:
                 spots.append((-u, abs(v), xy))

@@ -116,6 +116,8 @@ class Controller:
             side_gap=self.config.side_gap,
             edge_margin=self.config.edge_margin,
             side_margin=self.config.side_margin,
+            tight_side_margin=self.config.tight_side_margin,
+            tight_edge_margin=self.config.tight_edge_margin,
             min_move=self.config.min_move,
             place_tolerance=self.config.place_tolerance,
         )
