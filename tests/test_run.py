@@ -88,6 +88,23 @@ def test_refused_instruction_moves_nothing_and_exits_2(tmp_path, capsys):
         world.close()
 
 
+def test_a_skills_checkpoint_is_chosen_on_the_command_line(tmp_path, capsys):
+    """``skills.checkpoints.SKILL=PATH`` (documented in configs/skills/learned.yaml) reaches the executor."""
+    from embodied.common.config_loader import ConfigError
+    from embodied.common.config_schema import Skills
+
+    missing = tmp_path / "no_such_policy.zip"
+    code = main(["run", "put the red cube on the blue cube", "seed=4", f"run_dir={tmp_path / 'a'}", "video=false",
+                 f"skills.checkpoints.pick_place={missing}"])  # fmt: skip
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert code == 2 and report["steps"] == [] and str(missing) in report["error"]
+    assert load_config("run", [f"skills.checkpoints.push={missing}"]).skills.checkpoints.push == str(missing)
+    with pytest.raises(ConfigError, match="skills.checkpoints.lift"):
+        load_config("run", ["skills.checkpoints.lift=x.zip"])
+    with pytest.raises(ValueError, match="no skill named 'lift'"):
+        Skills(source="learned", checkpoints={"lift": "x.zip"})
+
+
 def test_learned_skills_end_to_end(tmp_path, capsys):
     code = main(["run", "stack the yellow cube on the green cube", "seed=2", f"run_dir={tmp_path}", "video=false"])
     report = json.loads((tmp_path / "report.json").read_text())

@@ -140,7 +140,9 @@ class Skills(_Section):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     source: Literal["learned", "scripted"] = Field(description="learned (shipped policies) | scripted (priors)")
-    checkpoints: dict[str, str] = Field(default_factory=dict, description="skill -> SB3 zip overriding the shipped")
+    checkpoints: dict[str, str | None] = Field(
+        default_factory=dict, description="skill -> SB3 zip (or run folder) instead of the shipped one; null: shipped"
+    )
     stop_tolerance: dict[str, Annotated[float, Field(gt=0.0, le=0.2)]] = Field(
         default_factory=dict, description="skill -> it stops this close to its goal, m"
     )
@@ -151,6 +153,16 @@ class Skills(_Section):
     prior_overrides: dict[str, PriorConfig] = Field(
         default_factory=dict, description="skill -> prior settings changed at execution time"
     )
+
+    @field_validator("checkpoints", "stop_tolerance", "prior_overrides")
+    @classmethod
+    def _known_skills(cls, v: dict) -> dict:
+        from embodied.learning.catalogue import available_skills
+
+        unknown = sorted(set(v) - set(available_skills()))
+        if unknown:
+            raise ValueError(f"no skill named {', '.join(map(repr, unknown))}; skills: {', '.join(available_skills())}")
+        return v
 
 
 class Run(Scene):

@@ -140,7 +140,8 @@ def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometr
             if squeezed is not None:
                 return np.array([squeezed[0], squeezed[1], g.rest_z])
     if not candidates:
-        raise TargetError(f"no free room {rel.replace('_', ' ')} {value} on the table{_edge_note(ref, rel, g, goal.skill)}")
+        note = _edge_note(ref, rel, g, goal.skill)
+        raise TargetError(f"no free room {rel.replace('_', ' ')} {value} on the table{note}")
     _, _, xy = candidates[0] if rel != "next_to" else min(candidates, key=lambda c: (c[0], c[1]))
     return np.array([xy[0], xy[1], g.rest_z])
 
