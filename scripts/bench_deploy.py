@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import signal
 import subprocess
 import sys
@@ -141,6 +142,12 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0, help="start at this case of the selection (resume)")
     parser.add_argument("--match", default=None, help="only the selected instructions containing this text (re-runs)")
     parser.add_argument("--out", default=None, help="default runs/bench/deploy-<robot>.json")
+    parser.add_argument(
+        "--keep-failed",
+        default=None,
+        metavar="DIR",
+        help="copy each failed DDS run's deploy folder (report.json) to DIR/<n>-seed<S>, n as printed",
+    )
     args = parser.parse_args()
     logging.getLogger("embodied.safety").setLevel(logging.ERROR)
 
@@ -221,11 +228,17 @@ def main() -> None:
                                 cell, stats
                             )
                         ok = bool(truth) and all(holds(g, truth, geometry) for g in goals)
+                        if not ok and args.keep_failed and (Path(tmp) / "d").exists():
+                            kept = Path(args.keep_failed) / f"{len(rows) + 1:03d}-seed{seed}"
+                            shutil.copytree(Path(tmp) / "d", kept, dirs_exist_ok=True)
+                            row["dds_kept"] = str(kept)
+                        shutil.rmtree(Path(tmp) / "d", ignore_errors=True)  # the next run's folder starts empty
                         if not truth:  # the cell died: nothing to check the claim against
                             row["dds_cell_exit"] = exit_status
                             report = {**report, "reason": f"the stand-in cell exited {exit_status} without its state"}
-                        elif not ok and report.get("success"):
-                            # Claimed but denied: what the camera saw last next to where the cubes are.
+                        elif not ok:
+                            # What the camera saw last next to where the cubes are: a claim denied, or a
+                            # failure's cause (a cube off the table, one hidden under another).
                             row["dds_perceived"] = {o["name"]: o["position"] for o in report.get("perceived", [])}
                             row["dds_truth"] = {n: [round(float(v), 4) for v in p] for n, p in truth.items()}
                     row[mode] = bool(ok)

@@ -174,13 +174,17 @@ def _squeezed_side_spot(
     less room there than ``side_gap``: closer sideways (down to :data:`SIDE_MIN` cube sizes
     plus ``side_margin``), at least ``edge_margin`` inside the table's edge, and moved in
     front or behind, so the centres stay as far apart as the usual spots' (0.8 ``side_gap``:
-    room for the fingers). The most clearly sideways spot wins, then the least moved along;
-    None when there is none either.
+    room for the fingers). The most clearly sideways spot wins, then the least moved along,
+    then (in front and behind tie) the one farther from the table's edges: beside a cube in a
+    corner, a placement in front would go to the near edge too, where a late, noisy arm can
+    drop it off the table. None when there is none either.
     """
     s = g.object_size
     least_side = SIDE_MIN * s + side_margin
     most_along = SIDE_ALONG * s - side_margin
     table = replace(g, edge_margin=edge_margin)
+    lo = np.asarray(g.table_center[:2]) - np.asarray(g.table_size) / 2
+    hi = np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2
     spots = []
     for u in np.linspace(least_side, g.side_gap, 15):
         for v in np.linspace(-most_along, most_along, 37):
@@ -188,8 +192,12 @@ def _squeezed_side_spot(
             if np.hypot(u, v) < 0.8 * g.side_gap or not _on_table(xy, table):
                 continue
             if _clearance(xy, positions, ignore) >= 1.5 * s:
-                spots.append((-u, abs(v), xy))
-    return min(spots, key=lambda c: (c[0], c[1]))[2] if spots else None
+                # The distances to the four edges, nearest first, compared in turn (the nearest is
+                # often the squeezing edge itself, the same for both). Rounded so that only a true
+                # tie (same sideways offset, in front or behind by the same amount) gets here.
+                edges = tuple(round(-d, 9) for d in sorted(np.concatenate([xy - lo, hi - xy])))
+                spots.append((round(-u, 9), round(abs(v), 9), edges, xy))
+    return min(spots, key=lambda c: c[:3])[3] if spots else None
 
 
 def _above_table_top(position: np.ndarray, g: Geometry) -> bool:
