@@ -119,6 +119,9 @@ class Controller(_Section):
     tight_edge_margin: float = Field(
         0.023, ge=0.0, le=0.2, description="the last resort's edge_margin (at most edge_margin), m"
     )
+    push_overshoot: float = Field(0.02, ge=0.0, le=0.2, description="push goals leave room for ending this far past, m")
+    push_clearance: float = Field(0.05, ge=0.0, le=0.3, description="a push's path keeps other objects this far, m")
+    push_behind: float = Field(0.045, ge=0.0, le=0.3, description="the hand pushes from this far behind the object, m")
     min_move: float = Field(0.06, ge=0.0, le=0.3, description="region goals lie at least this far away, m")
     move_tolerance: float = Field(0.01, gt=0.0, le=0.1, description="scripted moves (clearing the view) stop here, m")
     move_gain: float = Field(0.5, gt=0.0, le=1.0, description="share of a scripted move's remaining error per step")

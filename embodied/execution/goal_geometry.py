@@ -33,6 +33,12 @@ class Geometry:
         tight_side_margin: ``side_margin`` of the last resort, when even a squeezed spot with
             ``side_margin`` and ``edge_margin`` finds no room, m.
         tight_edge_margin: ``edge_margin`` of that last resort, m.
+        push_overshoot: a push may end this far past its goal along its direction (a late
+            arm); the spot it may end at must still be ``edge_margin`` inside the table, m.
+        push_clearance: a push's path keeps other objects' centres this far from the line the
+            pushed object's centre and the hand behind it sweep, m.
+        push_behind: the hand pushes from this far behind the object's centre (the push
+            skill's ``push_offset``), m.
     """
 
     table_center: tuple[float, float, float] = (0.5, 0.0, 0.0)
@@ -45,6 +51,9 @@ class Geometry:
     side_margin: float = 0.01
     tight_side_margin: float = 0.005
     tight_edge_margin: float = 0.023
+    push_overshoot: float = 0.02
+    push_clearance: float = 0.05
+    push_behind: float = 0.045
 
     @property
     def rest_z(self) -> float:
@@ -106,6 +115,11 @@ def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometr
         # grid keeps a cube's width inside the region's border, so small errors still land in
         # it); the object itself does not block.
         free = [p for p in grid if _clearance(p, positions, (obj,)) >= clear]
+        if goal.skill == "push":
+            # A push ends late on a late arm: not where that carries the object off the
+            # table; and a clear straight path first (the others go round, :func:`push_route`).
+            free = [p for p in free if _push_lands(here, p, positions, obj, g)] or free
+            free = [p for p in free if push_path_clear(here, p, positions, obj, g)] or free
         # ... but not a nudge of a few cm: the skills were trained on longer moves, and a push
         # that starts right at its goal tends to flick the cube away.
         far_enough = [p for p in free if np.linalg.norm(p - here[:2]) >= g.min_move] or free
@@ -127,7 +141,12 @@ def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometr
         for d in dirs:
             xy = ref[:2] + d * g.side_gap * scale
             if _on_table(xy, g) and _clearance(xy, positions, (obj, value)) >= clear:
+                if goal.skill == "push" and not _push_lands(here, xy, positions, obj, g):
+                    continue
                 candidates.append((scale, float(np.linalg.norm(xy - here[:2])), xy))
+    if goal.skill == "push":
+        # Straight paths that sweep no other object (the reference included) first.
+        candidates = [c for c in candidates if push_path_clear(here, c[2], positions, obj, g)] or candidates
     if not candidates and rel != "next_to" and goal.skill == "pick_place":
         # Only a placement from above is precise enough for the squeezed spot: a push ends
         # 1-2 cm off and may knock the cube it goes beside (scripts/bench_side_room.py).
@@ -144,6 +163,86 @@ def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometr
         raise TargetError(f"no free room {rel.replace('_', ' ')} {value} on the table{note}")
     _, _, xy = candidates[0] if rel != "next_to" else min(candidates, key=lambda c: (c[0], c[1]))
     return np.array([xy[0], xy[1], g.rest_z])
+
+
+def _overshoot_on_table(start: np.ndarray, goal: np.ndarray, g: Geometry) -> bool:
+    """Whether a push from ``start`` that ends ``push_overshoot`` past ``goal`` (x-y, m) still
+    leaves the object ``edge_margin`` inside the table."""
+    d = np.asarray(goal[:2], dtype=np.float64) - np.asarray(start[:2], dtype=np.float64)
+    n = float(np.linalg.norm(d))
+    return n < 1e-9 or _on_table(np.asarray(goal[:2]) + d / n * g.push_overshoot, g)
+
+
+def _push_lands(
+    here: np.ndarray, xy: np.ndarray, positions: Mapping[str, np.ndarray], obj: str, g: Geometry
+) -> bool:
+    """Whether a push of ``obj`` to ``xy`` leaves room on the table for ending late, along
+    its last straight leg (from the via point round what is in the way, if any)."""
+    vias = push_route(here, np.array([xy[0], xy[1], g.rest_z]), positions, obj, g)
+    return _overshoot_on_table(vias[-1] if vias else here, xy, g)
+
+
+def _sweep_clearance(a: np.ndarray, b: np.ndarray, points: np.ndarray, behind: float) -> np.ndarray:
+    """(M,) the smallest distance from ``points`` (N, 2) to each of M pushes from ``a`` to ``b``
+    ((M, 2) each, x-y, m), the swept line starting ``behind`` the start (where the hand is)."""
+    d = b - a
+    n = np.linalg.norm(d, axis=-1, keepdims=True)
+    u = d / np.maximum(n, 1e-9)
+    a = a - u * behind
+    d = b - a
+    t = np.clip(np.einsum("mnk,mk->mn", points[None] - a[:, None], d) / np.einsum("mk,mk->m", d, d)[:, None], 0, 1)
+    closest = a[:, None] + t[..., None] * d[:, None]
+    return np.linalg.norm(points[None] - closest, axis=-1).min(axis=1) if len(points) else np.full(len(a), np.inf)
+
+
+def _obstacles(positions: Mapping[str, np.ndarray], obj: str, g: Geometry) -> np.ndarray:
+    """(N, 2) x-y of the objects a push of ``obj`` must keep clear of (those on the table)."""
+    pts = [np.asarray(p, dtype=np.float64)[:2] for n, p in positions.items() if n != obj and _above_table_top(p, g)]
+    return np.array(pts).reshape(-1, 2)
+
+
+def push_path_clear(
+    start: np.ndarray, goal: np.ndarray, positions: Mapping[str, np.ndarray], obj: str, g: Geometry
+) -> bool:
+    """Whether a straight push of ``obj`` from ``start`` to ``goal`` (world frame, m) sweeps
+    no other object: each stays ``push_clearance`` from the line its centre and the hand
+    behind it cover."""
+    a, b = np.asarray(start, dtype=np.float64)[None, :2], np.asarray(goal, dtype=np.float64)[None, :2]
+    return bool(_sweep_clearance(a, b, _obstacles(positions, obj, g), g.push_behind)[0] >= g.push_clearance)
+
+
+def push_route(
+    start: np.ndarray, goal: np.ndarray, positions: Mapping[str, np.ndarray], obj: str, g: Geometry
+) -> list[np.ndarray]:
+    """Via points ((3,) each, world frame, m) for pushing ``obj`` from ``start`` to ``goal``
+    round the objects in the way: none when the straight push is clear, else the one via
+    point (on a half-cube grid, ``edge_margin`` plus ``push_overshoot`` inside the table)
+    with the shortest route whose two straight pushes are both clear and whose last leaves
+    room for ending ``push_overshoot`` late. None is found either
+    when no such point exists; the push then goes straight, as it would have."""
+    if push_path_clear(start, goal, positions, obj, g):
+        return []
+    pts = _obstacles(positions, obj, g)
+    inset = g.edge_margin + g.push_overshoot
+    lo = np.asarray(g.table_center[:2]) - np.asarray(g.table_size) / 2 + inset
+    hi = np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2 - inset
+    step = g.object_size / 2
+    xs, ys = np.arange(lo[0], hi[0] + 1e-9, step), np.arange(lo[1], hi[1] + 1e-9, step)
+    via = np.stack(np.meshgrid(xs, ys, indexing="ij"), -1).reshape(-1, 2)
+    a = np.broadcast_to(np.asarray(start, dtype=np.float64)[:2], via.shape)
+    b = np.broadcast_to(np.asarray(goal, dtype=np.float64)[:2], via.shape)
+    to_goal = b - via
+    late = b + to_goal / np.maximum(np.linalg.norm(to_goal, axis=-1, keepdims=True), 1e-9) * g.push_overshoot
+    ok = (
+        (_sweep_clearance(a, via, pts, g.push_behind) >= g.push_clearance)
+        & (_sweep_clearance(via, b, pts, g.push_behind) >= g.push_clearance)
+        & np.all((late >= lo - g.push_overshoot) & (late <= hi + g.push_overshoot), axis=-1)
+    )
+    if not ok.any():
+        return []
+    length = np.linalg.norm(via - a, axis=-1) + np.linalg.norm(b - via, axis=-1)
+    best = via[ok][int(np.argmin(length[ok]))]
+    return [np.array([best[0], best[1], float(np.asarray(goal)[2])])]
 
 
 def _edge_note(ref: np.ndarray, rel: str, g: Geometry, skill: str) -> str:
@@ -198,6 +297,17 @@ def _squeezed_side_spot(
                 edges = tuple(round(-d, 9) for d in sorted(np.concatenate([xy - lo, hi - xy])))
                 spots.append((round(-u, 9), round(abs(v), 9), edges, xy))
     return min(spots, key=lambda c: c[:3])[3] if spots else None
+
+
+def nearest_edge(position: np.ndarray, g: Geometry) -> tuple[str, float]:
+    """The table edge nearest ``position`` ("near", "far", "right", "left") and how far the
+    x-y point is inside it (negative: beyond it), m."""
+    lo = np.asarray(g.table_center[:2]) - np.asarray(g.table_size) / 2
+    hi = np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2
+    xy = np.asarray(position, dtype=np.float64)[:2]
+    gaps = {"near": xy[0] - lo[0], "far": hi[0] - xy[0], "right": xy[1] - lo[1], "left": hi[1] - xy[1]}
+    edge = min(gaps, key=gaps.get)
+    return edge, float(gaps[edge])
 
 
 def _above_table_top(position: np.ndarray, g: Geometry) -> bool:

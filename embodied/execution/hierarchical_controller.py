@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from embodied.common.config_schema import Controller as ControllerConfig
-from embodied.execution.goal_geometry import Geometry, TargetError, goal_position, holds
+from embodied.execution.goal_geometry import Geometry, TargetError, goal_position, holds, nearest_edge, push_route
 from embodied.execution.skill_executors import SkillLibrary
 from embodied.perception.config import PerceptionConfig
 from embodied.perception.scene import Scene, perceive, table_plane
@@ -28,6 +28,10 @@ from embodied.perception.tracker import CameraTracker, FrameStream, SimTracker, 
 from embodied.planning.subgoals import Plan, SubGoal
 from robots.robot import MotionHalted
 from sims.camera import CameraFrame
+
+
+ALREADY_HOLDS = "it already held: nothing was moved"
+"""The reason of a sub-goal recorded as a success with no attempt."""
 
 
 @dataclass
@@ -47,7 +51,7 @@ class StepRecord:
             "subgoal": self.subgoal,
             "outcome": self.outcome,
             "attempts": self.attempts,
-            "retries": self.attempts - 1,
+            "retries": max(self.attempts - 1, 0),
             "sim_steps": self.sim_steps,
             "seconds": round(self.seconds, 3),
             "reason": self.reason,
@@ -103,7 +107,7 @@ class Controller:
         self.perception = perception or PerceptionConfig()
         self.camera = camera if camera is not None else world.camera
         self.stream = stream or self._simulated_stream
-        self._plane: tuple[bytes, Any] | None = None  # (camera pose, table plane) fitted once
+        self._plane: tuple[bytes, Any] | None = None  # (camera pose, table plane) fitted once per scene
         self.library = library
         self.config = config or ControllerConfig()
         self.on_frame = on_frame
@@ -120,16 +124,27 @@ class Controller:
             tight_edge_margin=self.config.tight_edge_margin,
             min_move=self.config.min_move,
             place_tolerance=self.config.place_tolerance,
+            push_overshoot=self.config.push_overshoot,
+            push_clearance=self.config.push_clearance,
+            push_behind=self.config.push_behind,
         )
         self._caption = ""
         self._steps = 0
         self._memory: dict[str, Any] = {}
+        self._last_seen: dict[str, np.ndarray] = {}  # name -> (3,) where each object was last in view
         self._current: tuple[SubGoal, float, int, bool] | None = None  # sub-goal in progress, for a halt record
 
     # -- perception ----------------------------------------------------------------------
     def forget(self) -> None:
-        """Drop remembered objects (the scene was reset)."""
+        """Drop remembered objects and the fitted table plane (the scene was reset).
+
+        The plane is fitted to the depth of the table around the objects, so its last digits
+        depend on where they stood: kept from an earlier scene, it made a run's outcome depend
+        on the runs before it (through pushes that amplify 1e-6 m into a cube lost).
+        """
         self._memory = {}
+        self._last_seen = {}
+        self._plane = None
 
     def _simulated_stream(self) -> FrameStream:
         c = self.world.camera.config
@@ -194,7 +209,22 @@ class Controller:
                 kept.append(replace(obj, pixels=0))
         scene = Scene(scene.objects + kept, scene.table_center, scene.table_size)
         self._memory = {o.name: o for o in scene.objects}
+        self._last_seen.update({o.name: np.asarray(o.position, dtype=np.float64) for o in scene.objects})
         return scene
+
+    def _gone(self, goal: SubGoal, scene: Scene) -> str | None:
+        """Why an object of ``goal`` that was in view is not any more (not covered: the
+        perceived scene keeps covered ones), with where it was last seen; None if none is."""
+        names = [goal.object] + ([goal.target.value] if isinstance(goal.target.value, str) else [])
+        for name in names:
+            if name in scene.names or name not in self._last_seen:
+                continue
+            edge, gap = nearest_edge(self._last_seen[name], self.geometry)
+            return (
+                f"{name} is no longer in view (last seen {100 * gap:.1f} cm from the table's {edge} edge: "
+                "it has probably fallen off)"
+            )
+        return None
 
     @staticmethod
     def positions(scene: Scene) -> dict[str, np.ndarray]:
@@ -292,7 +322,7 @@ class Controller:
         try:
             target = goal_position(goal, self.positions(scene), self.geometry)
         except TargetError as exc:
-            return False, str(exc), False
+            return False, self._gone(goal, scene) or str(exc), False
         executor = self.library.get(goal.skill)
         tracker = self.tracker(scene, goal.object)
         # One record of the commands sent for the whole attempt, through every leg.
@@ -306,10 +336,14 @@ class Controller:
             budget = max(budget - run.steps, 1)
         elif goal.skill == "push":
             # Long pushes in short legs: a cube pushed far at full speed slides past its goal.
+            # Round the objects in the way (a straight push would sweep them along).
             start = scene.get(goal.object).position
-            legs = int(np.ceil(np.linalg.norm((target - start)[:2]) / self.config.push_leg))
-            for k in range(1, legs):
-                via = start + (target - start) * k / legs
+            route = [start, *push_route(start, target, self.positions(scene), goal.object, self.geometry), target]
+            vias = []
+            for a, b in zip(route[:-1], route[1:]):
+                legs = int(np.ceil(np.linalg.norm((b - a)[:2]) / self.config.push_leg))
+                vias += [a + (b - a) * k / legs for k in range(1, legs + 1)]
+            for via in vias[:-1]:
                 run = executor.run(self.world, tracker, via, budget, self._tick, 0.03, history)
                 budget = max(budget - run.steps, 1)
                 if run.fell:
@@ -366,7 +400,11 @@ class Controller:
             self.on_event("start", {"index": len(result.steps), "subgoal": goal.to_json(), "replanned": replanned})
             start, steps0, attempts, reason, ok = time.perf_counter(), self._steps, 0, None, False
             self._current = (goal, start, steps0, replanned)
-            while attempts <= self.config.max_retries:
+            if not replanned and self.check(goal):
+                # Already true before any motion (the cube is in that region already): moving
+                # it anyway only risks it, and a push near an edge can drop it off the table.
+                ok, reason = True, ALREADY_HOLDS
+            while not ok and attempts <= self.config.max_retries:
                 attempts += 1
                 self.on_event("attempt", {"subgoal": goal.to_json(), "attempt": attempts})
                 ok, reason, retryable = self.attempt(goal)

@@ -56,7 +56,10 @@ def run_events(kind: str, info: dict) -> None:
     elif kind == "attempt" and info["attempt"] > 1:
         console.print(f"   retry {info['attempt'] - 1}")
     elif kind == "done":
-        mark = "[green]done[/green]" if info["outcome"] == "success" else f"[red]failed[/red]: {info['reason']}"
+        if info["outcome"] != "success":
+            mark = f"[red]failed[/red]: {info['reason']}"
+        else:
+            mark = "[green]done[/green]" if info["attempts"] else f"[green]done[/green]: {info['reason']}"
         console.print(f"   {mark} ({info['sim_steps']} steps, {info['seconds']:.1f} s)")
     elif kind == "replan":
         console.print(f"[yellow]replanning:[/yellow] {info['subgoal']['object']} {info['reason']}")
