@@ -311,7 +311,7 @@ def test_a_push_goes_round_a_cube_in_its_way():
     vias = push_route(pos["a"], xy, pos, "a", G)
     assert len(vias) == 1
     route = [pos["a"], vias[0], xy]
-    for p, q in zip(route[:-1], route[1:]):
+    for p, q in zip(route[:-1], route[1:], strict=False):
         assert push_path_clear(p, q, pos, "a", G), (p, q)
     u = (xy - vias[0])[:2] / np.linalg.norm((xy - vias[0])[:2])
     late = xy[:2] + u * G.push_overshoot
@@ -337,7 +337,8 @@ def test_a_push_goal_near_an_edge_leaves_room_for_ending_late():
 def test_a_sub_goal_that_already_holds_moves_nothing(controller, world):
     names = world.scene.object_names
     positions = world.scene.object_positions()
-    name, region = next((n, world.scene.regions_of(positions[n])[0]) for n in names if world.scene.regions_of(positions[n]))
+    placed = [(n, world.scene.regions_of(positions[n])) for n in names]
+    name, region = next((n, regions[0]) for n, regions in placed if regions)
     before = world.robot.get_observation().joint_positions.copy()
     result = controller.execute(Plan(subgoals=[sub("push", name, region=region)]))
     assert result.success, result.reason

@@ -173,9 +173,7 @@ def _overshoot_on_table(start: np.ndarray, goal: np.ndarray, g: Geometry) -> boo
     return n < 1e-9 or _on_table(np.asarray(goal[:2]) + d / n * g.push_overshoot, g)
 
 
-def _push_lands(
-    here: np.ndarray, xy: np.ndarray, positions: Mapping[str, np.ndarray], obj: str, g: Geometry
-) -> bool:
+def _push_lands(here: np.ndarray, xy: np.ndarray, positions: Mapping[str, np.ndarray], obj: str, g: Geometry) -> bool:
     """Whether a push of ``obj`` to ``xy`` leaves room on the table for ending late, along
     its last straight leg (from the via point round what is in the way, if any)."""
     vias = push_route(here, np.array([xy[0], xy[1], g.rest_z]), positions, obj, g)

@@ -29,7 +29,6 @@ from embodied.planning.subgoals import Plan, SubGoal
 from robots.robot import MotionHalted
 from sims.camera import CameraFrame
 
-
 ALREADY_HOLDS = "it already held: nothing was moved"
 """The reason of a sub-goal recorded as a success with no attempt."""
 
@@ -340,7 +339,7 @@ class Controller:
             start = scene.get(goal.object).position
             route = [start, *push_route(start, target, self.positions(scene), goal.object, self.geometry), target]
             vias = []
-            for a, b in zip(route[:-1], route[1:]):
+            for a, b in zip(route[:-1], route[1:], strict=False):
                 legs = int(np.ceil(np.linalg.norm((b - a)[:2]) / self.config.push_leg))
                 vias += [a + (b - a) * k / legs for k in range(1, legs + 1)]
             for via in vias[:-1]:
