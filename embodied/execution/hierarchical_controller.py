@@ -134,16 +134,19 @@ class Controller:
         self._current: tuple[SubGoal, float, int, bool] | None = None  # sub-goal in progress, for a halt record
 
     # -- perception ----------------------------------------------------------------------
-    def forget(self) -> None:
-        """Drop remembered objects and the fitted table plane (the scene was reset).
+    def forget(self, plane: bool = True) -> None:
+        """Drop remembered objects and, with ``plane``, the fitted table plane (a new scene).
 
         The plane is fitted to the depth of the table around the objects, so its last digits
         depend on where they stood: kept from an earlier scene, it made a run's outcome depend
         on the runs before it (through pushes that amplify 1e-6 m into a cube lost).
+        ``plane=False`` keeps it for the same scene seen again (a deployment's real run after
+        its dry run; a camera with another pose fits its own).
         """
         self._memory = {}
         self._last_seen = {}
-        self._plane = None
+        if plane:
+            self._plane = None
 
     def _simulated_stream(self) -> FrameStream:
         c = self.world.camera.config

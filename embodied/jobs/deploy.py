@@ -283,7 +283,7 @@ def _deploy(
     # only the plan that was confirmed.
     world.client.restore_state(start)
     twin.sync(teleport=True)
-    session.controller.forget()
+    session.controller.forget(plane=False)  # the same table: the dry run's plane stays
     world.robot = twin
     if camera is not None:
         # On the arm, perception, sub-goal checks and tracking all read the cell's camera.
