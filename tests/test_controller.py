@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -311,7 +313,7 @@ def test_a_push_goes_round_a_cube_in_its_way():
     vias = push_route(pos["a"], xy, pos, "a", G)
     assert len(vias) == 1
     route = [pos["a"], vias[0], xy]
-    for p, q in zip(route[:-1], route[1:], strict=False):
+    for p, q in itertools.pairwise(route):
         assert push_path_clear(p, q, pos, "a", G), (p, q)
     u = (xy - vias[0])[:2] / np.linalg.norm((xy - vias[0])[:2])
     late = xy[:2] + u * G.push_overshoot

@@ -72,9 +72,15 @@ class TargetError(ValueError):
     """No place satisfies the sub-goal (e.g. no free room left of an object at the table edge)."""
 
 
+def _table_bounds(g: Geometry, inset: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(lower (2,), upper (2,)) x-y of the table top, ``inset`` inside its edges, m."""
+    lo = np.asarray(g.table_center[:2]) - np.asarray(g.table_size) / 2 + inset
+    hi = np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2 - inset
+    return lo, hi
+
+
 def _on_table(xy: np.ndarray, g: Geometry) -> bool:
-    lo = np.asarray(g.table_center[:2]) - np.asarray(g.table_size) / 2 + g.edge_margin
-    hi = np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2 - g.edge_margin
+    lo, hi = _table_bounds(g, g.edge_margin)
     return bool(np.all(xy >= lo) and np.all(xy <= hi))
 
 
@@ -104,12 +110,8 @@ def goal_position(goal: SubGoal, positions: Mapping[str, np.ndarray], g: Geometr
         return np.array([xy[0], xy[1], g.rest_z])
     if rel == "region":
         lo, hi = region_bounds(g.table_center, g.table_size, value)
-        lo = np.maximum(
-            lo + g.object_size, np.asarray(g.table_center[:2]) - np.asarray(g.table_size) / 2 + g.edge_margin
-        )
-        hi = np.minimum(
-            hi - g.object_size, np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2 - g.edge_margin
-        )
+        table_lo, table_hi = _table_bounds(g, g.edge_margin)
+        lo, hi = np.maximum(lo + g.object_size, table_lo), np.minimum(hi - g.object_size, table_hi)
         grid = [np.array([x, y]) for x in np.linspace(lo[0], hi[0], 7) for y in np.linspace(lo[1], hi[1], 7)]
         # The free spot nearest the object (short moves are fast and overshoot little; the
         # grid keeps a cube's width inside the region's border, so small errors still land in
@@ -221,9 +223,8 @@ def push_route(
     if push_path_clear(start, goal, positions, obj, g):
         return []
     pts = _obstacles(positions, obj, g)
-    inset = g.edge_margin + g.push_overshoot
-    lo = np.asarray(g.table_center[:2]) - np.asarray(g.table_size) / 2 + inset
-    hi = np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2 - inset
+    lo, hi = _table_bounds(g, g.edge_margin + g.push_overshoot)
+    on_lo, on_hi = _table_bounds(g, g.edge_margin)
     step = g.object_size / 2
     xs, ys = np.arange(lo[0], hi[0] + 1e-9, step), np.arange(lo[1], hi[1] + 1e-9, step)
     via = np.stack(np.meshgrid(xs, ys, indexing="ij"), -1).reshape(-1, 2)
@@ -234,7 +235,7 @@ def push_route(
     ok = (
         (_sweep_clearance(a, via, pts, g.push_behind) >= g.push_clearance)
         & (_sweep_clearance(via, b, pts, g.push_behind) >= g.push_clearance)
-        & np.all((late >= lo - g.push_overshoot) & (late <= hi + g.push_overshoot), axis=-1)
+        & np.all((late >= on_lo) & (late <= on_hi), axis=-1)
     )
     if not ok.any():
         return []
@@ -280,8 +281,7 @@ def _squeezed_side_spot(
     least_side = SIDE_MIN * s + side_margin
     most_along = SIDE_ALONG * s - side_margin
     table = replace(g, edge_margin=edge_margin)
-    lo = np.asarray(g.table_center[:2]) - np.asarray(g.table_size) / 2
-    hi = np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2
+    lo, hi = _table_bounds(g)
     spots = []
     for u in np.linspace(least_side, g.side_gap, 15):
         for v in np.linspace(-most_along, most_along, 37):
@@ -300,8 +300,7 @@ def _squeezed_side_spot(
 def nearest_edge(position: np.ndarray, g: Geometry) -> tuple[str, float]:
     """The table edge nearest ``position`` ("near", "far", "right", "left") and how far the
     x-y point is inside it (negative: beyond it), m."""
-    lo = np.asarray(g.table_center[:2]) - np.asarray(g.table_size) / 2
-    hi = np.asarray(g.table_center[:2]) + np.asarray(g.table_size) / 2
+    lo, hi = _table_bounds(g)
     xy = np.asarray(position, dtype=np.float64)[:2]
     gaps = {"near": xy[0] - lo[0], "far": hi[0] - xy[0], "right": xy[1] - lo[1], "left": hi[1] - xy[1]}
     edge = min(gaps, key=gaps.get)

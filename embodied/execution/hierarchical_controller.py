@@ -12,6 +12,7 @@ sub-goal cannot be executed at all, the controller stops safely: gripper open, a
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -342,7 +343,7 @@ class Controller:
             start = scene.get(goal.object).position
             route = [start, *push_route(start, target, self.positions(scene), goal.object, self.geometry), target]
             vias = []
-            for a, b in zip(route[:-1], route[1:], strict=False):
+            for a, b in itertools.pairwise(route):
                 legs = int(np.ceil(np.linalg.norm((b - a)[:2]) / self.config.push_leg))
                 vias += [a + (b - a) * k / legs for k in range(1, legs + 1)]
             for via in vias[:-1]:
